@@ -1,0 +1,1 @@
+"""InnoCommons: share and trade innovation resources across the regions of a community."""

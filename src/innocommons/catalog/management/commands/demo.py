@@ -1,0 +1,60 @@
+"""`innocommons demo`: load the demo data (idempotent) and optionally N synthetic listings."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from innocommons.catalog import demo
+from innocommons.catalog.search.indexer import apply_outbox, published_count, reindex
+
+SIZES = {"small": 0, "medium": 20_000, "large": 200_000}
+
+
+class Command(BaseCommand):
+    help = "Load demo organisations, accounts and listings (safe to run twice)."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument(
+            "--size",
+            choices=sorted(SIZES),
+            default="small",
+            help="small: curated data only; medium/large add synthetic listings",
+        )
+        parser.add_argument(
+            "--resources",
+            type=int,
+            default=None,
+            help="number of synthetic listings to add (overrides --size)",
+        )
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        n = opts["resources"] if opts["resources"] is not None else SIZES[opts["size"]]
+        if n < 0 or n > 20_000_000:
+            raise CommandError("--resources must be between 0 and 20,000,000")
+        quiet = opts["verbosity"] == 0
+        started = time.monotonic()
+        created, accounts = demo.load_demo()
+        self.stdout.write(f"Curated demo data: {created} new listing(s).")
+        if n:
+            synth = demo.Synthesizer()
+            with tqdm(total=n, unit="listing", desc="generate", disable=quiet) as bar:
+                made = synth.generate(n, progress=bar.update)
+            self.stdout.write(f"Synthetic listings: {made} new.")
+            with tqdm(total=published_count(), unit="doc", desc="index", disable=quiet) as bar:
+                reindex(progress=bar.update)
+        else:
+            apply_outbox()
+            if created:
+                reindex()
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo ready in {time.monotonic() - started:.1f} s. Accounts (password "
+                f"'{demo.DEMO_PASSWORD}'):"
+            )
+        )
+        for username, role in accounts:
+            self.stdout.write(f"  {username:<12} {role}")

@@ -1,0 +1,154 @@
+"""The Tantivy index on disk: schema, generations and the reader web processes share.
+
+Layout under settings.SEARCH_DIR:
+    CURRENT          name of the live generation directory (replaced atomically)
+    gen-<stamp>/     one complete index; `reindex` builds a new one beside the live one
+    indexer.lock     held by whoever writes (the indexer, a reindex, a synchronous apply)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import tantivy
+from django.conf import settings
+
+TEXT_FIELDS = ("title", "keywords", "org", "summary")
+FACET_FIELDS = ("kind", "field", "region", "org_type")
+
+
+def build_schema() -> tantivy.Schema:
+    sb = tantivy.SchemaBuilder()
+    sb.add_integer_field("id", stored=True, indexed=True, fast=True)
+    for name in TEXT_FIELDS:
+        # Tokens are produced in Python (segment.py) and joined by spaces.
+        sb.add_text_field(name, tokenizer_name="whitespace", index_option="freq")
+    for name in FACET_FIELDS:
+        sb.add_text_field(name, fast=True, tokenizer_name="raw")
+    # Every code on the way up (sub-field and field, district, city and province).
+    sb.add_text_field("field_path", tokenizer_name="raw")
+    sb.add_text_field("region_path", tokenizer_name="raw")
+    sb.add_integer_field("owner", indexed=True, fast=True)
+    sb.add_integer_field("published", indexed=True, fast=True)
+    sb.add_integer_field("price", indexed=True, fast=True)
+    return sb.build()
+
+
+SCHEMA = build_schema()
+
+
+def search_dir() -> Path:
+    path = Path(settings.SEARCH_DIR)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def current_generation() -> Path | None:
+    pointer = search_dir() / "CURRENT"
+    try:
+        name = pointer.read_text().strip()
+    except FileNotFoundError:
+        return None
+    path = search_dir() / name
+    return path if name and path.is_dir() else None
+
+
+def new_generation() -> Path:
+    stamp = time.strftime("%Y%m%dT%H%M%S") + f"-{time.time_ns() % 1_000_000:06d}"
+    path = search_dir() / f"gen-{stamp}"
+    path.mkdir()
+    return path
+
+
+def publish_generation(path: Path) -> None:
+    """Point CURRENT at `path` atomically, then delete older generations."""
+    pointer = search_dir() / "CURRENT"
+    tmp = pointer.with_suffix(".tmp")
+    tmp.write_text(path.name)
+    os.replace(tmp, pointer)
+    for old in search_dir().glob("gen-*"):
+        if old != path and old.is_dir():
+            _remove_tree(old)
+
+
+def _remove_tree(path: Path) -> None:
+    # Readers that still hold the old index keep their open files (POSIX unlink semantics).
+    for child in sorted(path.rglob("*"), reverse=True):
+        with contextlib.suppress(OSError):
+            child.rmdir() if child.is_dir() else child.unlink()
+    with contextlib.suppress(OSError):
+        path.rmdir()
+
+
+def open_index(path: Path) -> tantivy.Index:
+    return tantivy.Index(SCHEMA, path=str(path), reuse=True)
+
+
+def ensure_index() -> Path:
+    """The live generation, creating an empty one if there is none yet."""
+    with writer_lock():
+        current = current_generation()
+        if current is None:
+            current = new_generation()
+            open_index(current)
+            publish_generation(current)
+        return current
+
+
+@contextlib.contextmanager
+def writer_lock(blocking: bool = True) -> Iterator[bool]:
+    """An exclusive, cross-process lock for everything that writes the index."""
+    path = search_dir() / "indexer.lock"
+    with open(path, "a+") as fh:
+        flags = fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB)
+        try:
+            fcntl.flock(fh.fileno(), flags)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+class Reader:
+    """A process-wide searcher that follows CURRENT and new commits, checking at most
+    once per SEARCH_RELOAD_INTERVAL seconds (like Elasticsearch's refresh interval)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._path: Path | None = None
+        self._index: tantivy.Index | None = None
+        self._checked = 0.0
+
+    def searcher(self) -> tantivy.Searcher:
+        now = time.monotonic()
+        with self._lock:
+            if self._index is None or now - self._checked >= settings.SEARCH_RELOAD_INTERVAL:
+                self._refresh()
+                self._checked = now
+            assert self._index is not None
+            return self._index.searcher()
+
+    def _refresh(self) -> None:
+        current = current_generation() or ensure_index()
+        if current != self._path or self._index is None:
+            self._index = open_index(current)
+            self._path = current
+        else:
+            self._index.reload()
+
+    def invalidate(self) -> None:
+        """Force a check on the next search (tests and synchronous indexing)."""
+        with self._lock:
+            self._checked = 0.0
+
+
+reader = Reader()

@@ -1,0 +1,18 @@
+"""The `innocommons` console script: Django's management commands plus the project's own
+(serve, demo, import, reindex, indexer, …)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def main(argv: list[str] | None = None) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "innocommons.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["innocommons", *(sys.argv[1:] if argv is None else argv)])
+
+
+if __name__ == "__main__":
+    main()
