@@ -195,6 +195,7 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
+WHITENOISE_AUTOREFRESH = DEBUG or TESTING
 
 # --- Security -----------------------------------------------------------------------
 SECURE_HTTPS = env_bool("INNOCOMMONS_HTTPS", False)

@@ -37,7 +37,7 @@ def test_genuine_pilot_code_with_bad_check_character_is_flagged_not_rejected() -
         ("91350100M000100YI3", "charset"),
         ("91350100M00O100Y43", "charset"),
         ("91350100M0001S0Y43", "charset"),
-        ("9135010０M000100Y4", "charset"),
+        ("9135010０M000100Y43", "charset"),
     ],
 )
 def test_wrong_length_or_charset_is_rejected(code: str, problem: str) -> None:

@@ -4,6 +4,7 @@ reindex while serving."""
 import threading
 
 import pytest
+from django.db import connection
 
 from innocommons.catalog import services
 from innocommons.catalog.search import indexer
@@ -200,6 +201,8 @@ def test_reindex_keeps_answering_while_it_rebuilds(world, monkeypatch) -> None:
             indexer.reindex(chunk_size=10)
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
+        finally:
+            connection.close()
 
     t = threading.Thread(target=run)
     t.start()

@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib.auth import authenticate
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from innocommons.accounts import permissions, selectors, services
 from innocommons.accounts.models import Organisation
@@ -47,7 +47,7 @@ class TokenInfo(Schema):
     response={201: TokenOut},
     summary="Exchange username and password for a bearer token",
 )
-def create_token(request: HttpRequest, payload: TokenIn) -> tuple[int, TokenOut]:
+def create_token(request: HttpRequest, payload: TokenIn) -> Any:
     user = authenticate(request, username=payload.username, password=payload.password)
     if getattr(request, "axes_locked_out", False):
         raise DomainError(
@@ -56,7 +56,7 @@ def create_token(request: HttpRequest, payload: TokenIn) -> tuple[int, TokenOut]
     if user is None:
         raise DomainError(_("Incorrect username or password."), field="password", status=401)
     token, raw = services.create_api_token(actor=user, name=payload.name)
-    return 201, TokenOut(id=token.pk, token=raw, name=token.name, expires_at=token.expires_at)
+    return Status(201, TokenOut(id=token.pk, token=raw, name=token.name, expires_at=token.expires_at))
 
 
 @router.get("/auth/tokens", response=list[TokenInfo], auth=AUTH, summary="My API tokens")
@@ -231,12 +231,12 @@ class OrganisationIn(Schema):
     auth=AUTH,
     summary="Apply to register an organisation",
 )
-def apply_organisation(request: HttpRequest, payload: OrganisationIn) -> tuple[int, Any]:
+def apply_organisation(request: HttpRequest, payload: OrganisationIn) -> Any:
     org = services.apply_organisation(
         actor=acting_user(request),
         data=services.OrganisationInput(**payload.dict()),
     )
-    return 201, organisation_out(request.user, org)
+    return Status(201, organisation_out(request.user, org))
 
 
 class DecisionIn(Schema):

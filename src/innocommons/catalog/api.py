@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from innocommons.accounts.permissions import acting_user
 from innocommons.catalog import selectors, services
@@ -207,7 +207,7 @@ def get_resource(request: HttpRequest, resource_id: int) -> Any:
 
 
 @router.post("/resources", response={201: ResourceOut}, auth=AUTH, summary="Create a listing")
-def create_resource(request: HttpRequest, payload: ResourceCreate) -> tuple[int, Any]:
+def create_resource(request: HttpRequest, payload: ResourceCreate) -> Any:
     resource = services.create_resource(
         actor=acting_user(request),
         owner_id=payload.owner,
@@ -215,7 +215,7 @@ def create_resource(request: HttpRequest, payload: ResourceCreate) -> tuple[int,
         data=_data(payload),
         publish=payload.publish,
     )
-    return 201, resource_dict(selectors.get_resource(request.user, resource.pk))
+    return Status(201, resource_dict(selectors.get_resource(request.user, resource.pk)))
 
 
 @router.patch(

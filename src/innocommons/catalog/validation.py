@@ -8,6 +8,7 @@ from typing import Any
 
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from innocommons.catalog.models import Achievement, Kind, Term
@@ -165,10 +166,15 @@ class ServiceInputForm(ResourceInputForm):
 class TransferModesField(forms.Field):
     def to_python(self, value: Any) -> str:
         items = split_keywords(value)
-        labels = {str(label): code for code, label in Achievement.TransferMode.choices}
+        labels: dict[str, str] = {}
+        for lang in ("zh-hans", "en"):  # accept the label in either language, or the code
+            with translation.override(lang):
+                labels.update(
+                    {str(label).lower(): code for code, label in Achievement.TransferMode.choices}
+                )
         codes = []
         for item in items:
-            code = labels.get(item, item.lower())
+            code = labels.get(item.lower(), item.lower())
             if code not in Achievement.TransferMode.values:
                 raise forms.ValidationError(_("Unknown transfer mode: %(v)s") % {"v": item[:20]})
             if code not in codes:

@@ -36,7 +36,7 @@ class OrganisationApplyForm(forms.Form):
     region = forms.ChoiceField(label=_("Region"))
     is_high_tech = forms.BooleanField(label=_("High-tech enterprise"), required=False)
     is_tech_sme = forms.BooleanField(label=_("Tech SME"), required=False)
-    website = forms.URLField(label=_("Website"), required=False)
+    website = forms.URLField(label=_("Website"), required=False, assume_scheme="https")
     contact_email = forms.EmailField(label=_("Contact email"), required=False)
     contact_phone = forms.CharField(label=_("Contact phone"), max_length=40, required=False)
     address = forms.CharField(label=_("Address"), max_length=300, required=False)

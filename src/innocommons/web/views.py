@@ -218,15 +218,11 @@ def _listing_form(kind: str, data: Any = None, initial: dict[str, Any] | None = 
     }
     for name, scheme in selects.items():
         if name in form.fields:
-            terms = Term.objects.filter(scheme=scheme).order_by("code")
-            choices = [("", "—")] + [
-                (
-                    t.code,
-                    ("\u3000" * (len(t.code) // 2 - 1) if scheme != "service_category" else "")
-                    + t.name,
-                )
-                for t in terms
-            ]
+            terms = list(Term.objects.filter(scheme=scheme).order_by("sort"))
+            depth: dict[int, int] = {}
+            for t in terms:  # tree order: a parent always comes before its children
+                depth[t.pk] = depth[t.parent_id] + 1 if t.parent_id in depth else 0
+            choices = [("", "—")] + [(t.code, "\u3000" * depth[t.pk] + t.name) for t in terms]
             form.fields[name].widget = forms.Select(choices=choices)
     if "region" in form.fields:
         form.fields["region"].widget = forms.Select(choices=[("", "—"), *_region_choices()])
