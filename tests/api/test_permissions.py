@@ -140,6 +140,33 @@ CASES = [
         {"admin_same_region": 200, "anonymous": 401},
     ),
     Case(
+        "list members",
+        "GET",
+        lambda w: f"/api/v1/organisations/{w.provider.pk}/members",
+        None,
+        {
+            "provider_member": 200,
+            "org_admin": 200,
+            "operator": 200,
+            "auditor": 200,
+            "anonymous": 401,
+        },
+    ),
+    Case(
+        "add member",
+        "POST",
+        lambda w: f"/api/v1/organisations/{w.provider.pk}/members",
+        lambda w: {"username": "nobody", "role": "member"},
+        {"org_admin": 200, "operator": 200, "anonymous": 401},
+    ),
+    Case(
+        "remove member",
+        "DELETE",
+        lambda w: f"/api/v1/organisations/{w.provider.pk}/members/{w.provider_member.pk}",
+        None,
+        {"org_admin": 200, "operator": 200, "anonymous": 401},
+    ),
+    Case(
         "reject organisation",
         "POST",
         lambda w: f"/api/v1/organisations/{w.pending.pk}/reject",

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
 from innocommons.accounts import permissions, selectors, services
-from innocommons.accounts.models import Organisation
+from innocommons.accounts.models import Membership, Organisation, User
 from innocommons.accounts.permissions import acting_user
 from innocommons.core.apiutils import AUTH, current_user
 from innocommons.core.errors import DomainError
@@ -56,7 +56,9 @@ def create_token(request: HttpRequest, payload: TokenIn) -> Any:
     if user is None:
         raise DomainError(_("Incorrect username or password."), field="password", status=401)
     token, raw = services.create_api_token(actor=user, name=payload.name)
-    return Status(201, TokenOut(id=token.pk, token=raw, name=token.name, expires_at=token.expires_at))
+    return Status(
+        201, TokenOut(id=token.pk, token=raw, name=token.name, expires_at=token.expires_at)
+    )
 
 
 @router.get("/auth/tokens", response=list[TokenInfo], auth=AUTH, summary="My API tokens")
@@ -271,3 +273,74 @@ def reject_organisation(request: HttpRequest, org_id: int, payload: DecisionIn) 
         reason=payload.reason,
     )
     return organisation_out(request.user, org)
+
+
+class MemberOut(Schema):
+    user_id: int
+    username: str
+    display_name: str
+    role: str
+
+
+class MemberIn(Schema):
+    username: str = Field(max_length=150)
+    role: str = Field("member", max_length=10)
+
+
+def _members(org_id: int) -> list[MemberOut]:
+    rows = Membership.objects.filter(organisation_id=org_id).select_related("user")
+    return [
+        MemberOut(
+            user_id=m.user_id,
+            username=m.user.username,
+            display_name=m.user.display_name,
+            role=m.role,
+        )
+        for m in rows.order_by("user__username")
+    ]
+
+
+@router.get(
+    "/organisations/{org_id}/members",
+    response=list[MemberOut],
+    auth=AUTH,
+    summary="Members of an organisation (its members, operators, auditors)",
+)
+def list_members(request: HttpRequest, org_id: int) -> list[MemberOut]:
+    user = acting_user(request)
+    if not (
+        permissions.is_member(user, org_id)
+        or permissions.is_operator(user)
+        or permissions.is_auditor(user)
+    ):
+        raise DomainError(_("Only members can see the member list."), status=403)
+    return _members(org_id)
+
+
+@router.post(
+    "/organisations/{org_id}/members",
+    response=list[MemberOut],
+    auth=AUTH,
+    summary="Add a member or change a member's role (organisation admins)",
+)
+def set_member(request: HttpRequest, org_id: int, payload: MemberIn) -> list[MemberOut]:
+    target = User.objects.filter(username=payload.username).first()
+    if target is None:
+        raise DomainError(_("No user with that username."), field="username", status=404)
+    services.set_member_role(
+        actor=acting_user(request), organisation_id=org_id, user_id=target.pk, role=payload.role
+    )
+    return _members(org_id)
+
+
+@router.delete(
+    "/organisations/{org_id}/members/{user_id}",
+    response=list[MemberOut],
+    auth=AUTH,
+    summary="Remove a member (organisation admins)",
+)
+def remove_member(request: HttpRequest, org_id: int, user_id: int) -> list[MemberOut]:
+    services.set_member_role(
+        actor=acting_user(request), organisation_id=org_id, user_id=user_id, role=None
+    )
+    return _members(org_id)

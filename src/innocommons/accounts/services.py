@@ -199,7 +199,9 @@ def set_member_role(
     if not (permissions.is_org_admin(actor, organisation_id) or permissions.is_operator(actor)):
         raise PermissionDenied(_("Only organisation administrators can manage members."))
     with transaction.atomic():
-        org = Organisation.objects.select_for_update().get(pk=organisation_id)
+        org = Organisation.objects.select_for_update().filter(pk=organisation_id).first()
+        if org is None:
+            raise NotFound(_("Organisation not found."))
         member = Membership.objects.filter(organisation=org, user_id=user_id).first()
         before = {"role": member.role} if member else None
         if role is None:

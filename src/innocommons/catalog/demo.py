@@ -151,6 +151,7 @@ def load_accounts(orgs: dict[str, Organisation]) -> list[tuple[str, str]]:
             user=users[username], role="regional_admin", region_id=region
         )
     StaffRole.objects.get_or_create(user=users["operator"], role="operator", region=None)
+    User.objects.filter(pk=users["operator"].pk).update(is_staff=True, is_superuser=True)
     StaffRole.objects.get_or_create(user=users["auditor"], role="auditor", region=None)
     return [(u, desc) for u, _, desc in ACCOUNTS]
 

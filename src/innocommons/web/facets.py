@@ -12,6 +12,7 @@ from innocommons.catalog.models import Kind, Term
 from innocommons.catalog.search.query import SearchResult
 from innocommons.core.models import Region
 
+FACET_ORDER = ("kind", "field", "region", "org_type")
 TITLES = {
     "kind": _("Type"),
     "field": _("Technology field"),
@@ -53,7 +54,10 @@ def _labels(name: str, values: list[str]) -> dict[str, str]:
 
 def facet_groups(result: SearchResult, query: QueryDict) -> list[FacetGroup]:
     groups = []
-    for name, counts in result.facets.items():
+    for name in FACET_ORDER:
+        counts = result.facets.get(name)
+        if counts is None:
+            continue
         labels = _labels(name, list(counts))
         current = query.get(name, "")
         values = []
