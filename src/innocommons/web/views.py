@@ -21,6 +21,7 @@ from innocommons.accounts import services as account_services
 from innocommons.accounts.models import Organisation
 from innocommons.accounts.permissions import acting_user
 from innocommons.catalog import selectors, services
+from innocommons.catalog.completeness import completeness
 from innocommons.catalog.exports import export_response
 from innocommons.catalog.models import Kind, Status, Term
 from innocommons.catalog.search.query import SearchParams, search
@@ -202,7 +203,9 @@ def my_listings(request: HttpRequest) -> HttpResponse:
     if org is not None:
         status = request.GET.get("status") or None
         qs = selectors.organisation_resources(request.user, org.pk, status=status)
-        context["page"] = Paginator(qs, 20).get_page(request.GET.get("page"))
+        page = Paginator(qs, 20).get_page(request.GET.get("page"))
+        context["page"] = page
+        context["completeness"] = {r.pk: completeness(r) for r in page.object_list}
         context["status"] = status or ""
     return render(request, "web/my_listings.html", context)
 

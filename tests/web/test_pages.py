@@ -1,0 +1,199 @@
+"""Web pages through Django's test client: access rules, forms, htmx partials, exports."""
+
+import io
+
+import pytest
+from django.urls import reverse
+from openpyxl import load_workbook
+
+from innocommons.accounts.models import Organisation
+from innocommons.catalog.completeness import completeness
+from innocommons.catalog.models import Resource
+from innocommons.catalog.search import indexer
+from innocommons.core.models import AuditEntry
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def listing(world):
+    r = factories.resource(
+        world.provider,
+        actor=world.provider_member,
+        kind="service",
+        title_zh="电磁兼容检测",
+        title_en="EMC testing",
+        price_yuan="3000",
+        field="01",
+        summary_zh="按国家标准开展电磁兼容检测。",
+    )
+    indexer.apply_outbox()
+    return r
+
+
+def test_home_shows_counts_and_newest(client, listing) -> None:
+    html = client.get("/", HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert "电磁兼容检测" in html and 'lang="zh-CN"' in html
+
+
+def test_english_via_accept_language_and_cookie(client, listing) -> None:
+    html = client.get(f"/resources/{listing.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "EMC testing" in html and 'lang="en"' in html
+
+
+def test_search_page_and_htmx_partial(client, listing) -> None:
+    full = client.get("/search/", {"q": "电磁兼容"})
+    assert b"<html" in full.content and "电磁兼容检测" in full.content.decode()
+    partial = client.get("/search/", {"q": "电磁兼容", "kind": "service"}, HTTP_HX_REQUEST="true")
+    assert b"<html" not in partial.content and "电磁兼容检测" in partial.content.decode()
+
+
+def test_search_page_survives_hostile_params(client, listing) -> None:
+    for params in (
+        {"q": "\x00" * 50},
+        {"page": "-3"},
+        {"page": "abc"},
+        {"sort": "<x>"},
+        {"q": "a" * 20000},
+        {"kind": "'; drop table"},
+    ):
+        assert client.get("/search/", params).status_code == 200
+
+
+def test_export_csv_and_xlsx(client, listing) -> None:
+    csv_resp = client.get("/search/export/", {"q": "电磁兼容", "format": "csv"})
+    text = csv_resp.content.decode("utf-8-sig")
+    assert "电磁兼容检测" in text and "3000.00" in text
+    xlsx = client.get("/search/export/", {"q": "电磁兼容", "format": "xlsx"})
+    ws = load_workbook(io.BytesIO(xlsx.content)).active
+    rows = list(ws.iter_rows(values_only=True))
+    assert len(rows) == 2 and rows[1][2] == "电磁兼容检测"
+
+
+def test_export_neutralises_formula_injection(client, world) -> None:
+    factories.resource(world.provider, actor=world.provider_member, title_zh="=HYPERLINK(1)注入")
+    indexer.apply_outbox()
+    text = client.get("/search/export/", {"q": "注入"}).content.decode("utf-8-sig")
+    assert "'=HYPERLINK" in text
+
+
+def test_drafts_are_404_for_the_public_and_visible_to_owners(client, world) -> None:
+    draft = factories.resource(world.provider, actor=world.provider_member, publish=False)
+    assert client.get(f"/resources/{draft.pk}/").status_code == 404
+    client.force_login(world.provider_member)
+    assert client.get(f"/resources/{draft.pk}/").status_code == 200
+
+
+def test_my_listings_needs_login_and_shows_completeness(client, world, listing) -> None:
+    assert client.get("/my/listings/").status_code == 302
+    client.force_login(world.provider_member)
+    html = client.get("/my/listings/").content.decode()
+    assert "电磁兼容检测" in html and "<meter" in html
+
+
+def test_create_listing_form_shows_field_errors_then_saves(client, world) -> None:
+    client.force_login(world.provider_member)
+    url = reverse("web:listing_create", args=["achievement"])
+    resp = client.post(url, {"title_zh": "", "trl": "15"})
+    assert resp.status_code == 200 and "has-error" in resp.content.decode()
+    assert not Resource.objects.exists()
+    resp = client.post(url, {"title_zh": "新型催化剂", "trl": "5", "publish": "1"})
+    r = Resource.objects.get()
+    assert resp.status_code == 302 and r.status == "published"
+
+
+def test_status_change_from_my_listings(client, world, listing) -> None:
+    client.force_login(world.provider_member)
+    client.post(reverse("web:listing_status", args=[listing.pk]), {"status": "archived"})
+    listing.refresh_from_db()
+    assert listing.status == "archived"
+    client.force_login(world.enterprise_member)
+    client.post(reverse("web:listing_status", args=[listing.pk]), {"status": "published"})
+    listing.refresh_from_db()
+    assert listing.status == "archived"
+
+
+def test_review_queue_is_regional(client, world) -> None:
+    client.force_login(world.admin_zj)
+    assert "苏州待审企业" not in client.get("/review/organisations/").content.decode()
+    client.force_login(world.enterprise_member)
+    assert client.get("/review/organisations/").status_code == 404
+    client.force_login(world.admin_js)
+    assert "苏州待审企业" in client.get("/review/organisations/").content.decode()
+    client.post(
+        reverse("web:review_decide", args=[world.pending.pk]), {"decision": "reject", "reason": ""}
+    )
+    world.pending.refresh_from_db()
+    assert world.pending.status == "pending"  # a reason is required
+    client.post(reverse("web:review_decide", args=[world.pending.pk]), {"decision": "verify"})
+    world.pending.refresh_from_db()
+    assert world.pending.status == "verified"
+    assert AuditEntry.objects.filter(action="organisation.verified").exists()
+
+
+def test_signup_then_apply_for_an_organisation(client) -> None:
+    resp = client.post(
+        "/signup/",
+        {
+            "username": "newfirm",
+            "email": "a@b.cn",
+            "password1": "Xk3!pQ9#zL",
+            "password2": "Xk3!pQ9#zL",
+        },
+    )
+    assert resp.status_code == 302
+    resp = client.post(
+        "/organisations/apply/",
+        {
+            "name_zh": "合肥量子科技",
+            "type": "enterprise",
+            "region": "340100",
+            "credit_code": "BAD",
+        },
+    )
+    assert "has-error" in resp.content.decode()
+    resp = client.post(
+        "/organisations/apply/",
+        {
+            "name_zh": "合肥量子科技",
+            "type": "enterprise",
+            "region": "340100",
+            "credit_code": factories.credit_code("340100"),
+        },
+    )
+    assert resp.status_code == 302
+    assert Organisation.objects.get(name_zh="合肥量子科技").status == "pending"
+
+
+def test_tokens_page_creates_and_revokes(client, world) -> None:
+    client.force_login(world.outsider)
+    html = client.post("/my/tokens/", {"name": "script"}).content.decode()
+    assert 'data-testid="new-token">ic_' in html
+    token = world.outsider.api_tokens.get()
+    client.post("/my/tokens/", {"revoke": str(token.pk)})
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+
+
+def test_completeness_score_names_what_is_missing(world) -> None:
+    bare = factories.resource(world.provider, actor=world.provider_member, kind="achievement")
+    c = completeness(bare)
+    assert c.score == 0 and len(c.missing) == 11
+    full = factories.resource(
+        world.provider,
+        actor=world.provider_member,
+        kind="achievement",
+        title_en="x",
+        summary_zh="一" * 30,
+        summary_en="y",
+        keywords="a;b;c",
+        field="01",
+        problem="p",
+        advantages="a",
+        trl=6,
+        patents="ZL1",
+        transfer_modes="transfer",
+        price_yuan="1",
+    )
+    assert completeness(full).score == 100
