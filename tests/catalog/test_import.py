@@ -5,6 +5,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from django.utils import translation
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from openpyxl import Workbook
@@ -73,7 +74,8 @@ def test_bad_rows_are_reported_with_line_numbers_and_nothing_is_written(tmp_path
         + "价格错误,x,,,,330100,某公司,,,abc\n"
     )  # line 7: bad price
     path = write(tmp_path, "bad.csv", bad.encode("utf-8"))
-    report = import_file("achievement", path)
+    with translation.override("en"):
+        report = import_file("achievement", path)
     assert [r.line for r in report.rejected] == [4, 5, 6, 7]
     assert "title" in report.rejected[0].reason
     assert "region" in report.rejected[1].reason
@@ -117,7 +119,8 @@ def _junk_zip() -> bytes:
     ],
 )
 def test_broken_files_are_rejected_whole(tmp_path, name, content, message) -> None:
-    report = import_file("achievement", write(tmp_path, name, content))
+    with translation.override("en"):
+        report = import_file("achievement", write(tmp_path, name, content))
     assert message.lower() in report.file_error.lower(), report.file_error
     assert not Resource.objects.exists()
 
