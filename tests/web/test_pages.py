@@ -197,3 +197,12 @@ def test_completeness_score_names_what_is_missing(world) -> None:
         price_yuan="1",
     )
     assert completeness(full).score == 100
+
+
+def test_checkbox_fields_reach_the_service(client, world) -> None:
+    client.force_login(world.provider_member)
+    client.post(
+        reverse("web:listing_create", args=["service"]), {"title_zh": "材料检测", "cma": "on"}
+    )
+    service = Resource.objects.get().service
+    assert service.cma is True and service.cnas is False

@@ -229,6 +229,9 @@ def _listing_form(kind: str, data: Any = None, initial: dict[str, Any] | None = 
             form.fields[name].widget = forms.Select(choices=choices)
     if "region" in form.fields:
         form.fields["region"].widget = forms.Select(choices=[("", "—"), *_region_choices()])
+    for name, field in form.fields.items():
+        if isinstance(field, forms.NullBooleanField):
+            field.widget = forms.CheckboxInput()
     for name in ("summary_zh", "summary_en", "problem", "advantages"):
         if name in form.fields:
             form.fields[name].widget = forms.Textarea(attrs={"rows": 4})
@@ -236,8 +239,12 @@ def _listing_form(kind: str, data: Any = None, initial: dict[str, Any] | None = 
 
 
 def _save_listing(request: HttpRequest, form: forms.Form, save: Any) -> HttpResponseBase | None:
+    if not form.is_valid():
+        return None  # the bound form shows its own field errors
     try:
-        resource = save(request.POST.dict())
+        # Raw values as the widgets read them (a checkbox gives True/False), validated
+        # again by the service, which is where the rules live.
+        resource = save({name: form[name].value() for name in form.fields})
     except DomainError as exc:
         for err in exc.errors():
             field = err["field"] if err["field"] in form.fields else None
