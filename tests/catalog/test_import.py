@@ -5,9 +5,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from django.utils import translation
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import translation
 from openpyxl import Workbook
 
 from innocommons.accounts.models import Organisation

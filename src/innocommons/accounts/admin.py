@@ -18,7 +18,10 @@ from innocommons.core.errors import DomainError
 @admin.register(User)
 class InnoUserAdmin(UserAdmin):
     list_display = ("username", "display_name", "email", "is_active", "is_staff", "last_login")
-    fieldsets = (*UserAdmin.fieldsets, ("InnoCommons", {"fields": ("display_name", "phone")}))
+    fieldsets = (
+        *(UserAdmin.fieldsets or ()),
+        ("InnoCommons", {"fields": ("display_name", "phone")}),
+    )
 
 
 class MembershipInline(admin.TabularInline):

@@ -229,7 +229,7 @@ def _listing_form(kind: str, data: Any = None, initial: dict[str, Any] | None = 
             form.fields[name].widget = forms.Select(choices=choices)
     if "region" in form.fields:
         form.fields["region"].widget = forms.Select(choices=[("", "—"), *_region_choices()])
-    for name, field in form.fields.items():
+    for field in form.fields.values():
         if isinstance(field, forms.NullBooleanField):
             field.widget = forms.CheckboxInput()
     for name in ("summary_zh", "summary_en", "problem", "advantages"):
