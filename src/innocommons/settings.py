@@ -163,6 +163,7 @@ AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = not env_bool("INNOCOMMONS_DISABLE_AXES")
+AXES_LOCKOUT_CALLABLE = "innocommons.accounts.lockout.lockout_response"
 
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",

@@ -206,3 +206,13 @@ def test_checkbox_fields_reach_the_service(client, world) -> None:
     )
     service = Resource.objects.get().service
     assert service.cma is True and service.cnas is False
+
+
+def test_sign_in_page_locks_out_after_repeated_failures(client, world, settings) -> None:
+    settings.AXES_ENABLED = True
+    settings.AXES_FAILURE_LIMIT = 3
+    for _ in range(3):
+        client.post("/login/", {"username": "prov", "password": "bad"})
+    resp = client.post("/login/", {"username": "prov", "password": "pw-prov"})
+    assert resp.status_code == 429
+    assert "_auth_user_id" not in client.session
