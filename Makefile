@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: demo test lint typecheck migrations-check test-sqlite test-postgres test-browser bench install clean messages
+.PHONY: demo test fmt lint typecheck migrations-check test-sqlite test-postgres test-browser bench install clean messages
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -19,6 +19,10 @@ demo: install
 	$(BIN)/innocommons migrate --no-input
 	$(BIN)/innocommons demo --size small
 	$(BIN)/innocommons serve --host 127.0.0.1 --port 8000
+
+fmt: install
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
 
 lint: install
 	$(BIN)/ruff check src tests bench

@@ -146,10 +146,16 @@ def test_login_throttling_locks_out_after_repeated_failures(client, world, setti
     settings.AXES_ENABLED = True
     settings.AXES_FAILURE_LIMIT = 3
     for _ in range(3):
-        resp = client.post("/api/v1/auth/token", {"username": "prov", "password": "bad"},
-                           content_type="application/json")
+        resp = client.post(
+            "/api/v1/auth/token",
+            {"username": "prov", "password": "bad"},
+            content_type="application/json",
+        )
         assert resp.status_code in (401, 429)
-    resp = client.post("/api/v1/auth/token", {"username": "prov", "password": "pw-prov"},
-                       content_type="application/json")
+    resp = client.post(
+        "/api/v1/auth/token",
+        {"username": "prov", "password": "pw-prov"},
+        content_type="application/json",
+    )
     assert resp.status_code == 429
     assert resp.json()["detail"]

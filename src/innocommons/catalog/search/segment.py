@@ -9,6 +9,7 @@ suffix rule that is applied identically on both sides.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 import rjieba
@@ -20,9 +21,9 @@ MAX_QUERY_CHARS = 500
 
 def _fold(token: str) -> str:
     """A deliberately small English normaliser: plural "s"/"es"/"ies" endings."""
-    if not token.isascii() or len(token) < 4 or not token.isalpha():
+    if len(token) < 4 or not token.isascii() or not token.isalpha():
         return token
-    if token.endswith("ies") and len(token) > 4:
+    if token.endswith("ies"):
         return token[:-3] + "y"
     if token.endswith(("sses", "shes", "ches", "xes")):
         return token[:-2]
@@ -31,21 +32,26 @@ def _fold(token: str) -> str:
     return token
 
 
-def _clean(raw: str) -> str | None:
-    token = raw.strip().lower()
-    if not token or len(token) > MAX_TOKEN_CHARS:
+def _clean(token: str) -> str | None:
+    """A token's searchable form, or None for punctuation, spaces and over-long tokens."""
+    if not token.isalnum():
+        # Rare: a token mixing letters with symbols; keep its letters and digits.
+        token = "".join(ch for ch in token if ch.isalnum())
+        if not token:
+            return None
+    if len(token) > MAX_TOKEN_CHARS:
         return None
-    if not any(ch.isalnum() for ch in token):
-        return None
-    # Keep only letters and digits (drops "-" in "x-ray" parts, quotes, emoji, controls).
-    token = "".join(ch for ch in token if ch.isalnum())
-    return _fold(token) if token else None
+    return _fold(token)
+
+
+# Control and format characters become spaces so they can never glue tokens together.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
 
 
 def _normalise(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text)
-    # Control and format characters become spaces so they can never glue tokens together.
-    return "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in text)
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+    return _CONTROLS.sub(" ", text).lower()
 
 
 def index_tokens(text: str) -> list[str]:
