@@ -15,7 +15,7 @@ import tantivy
 
 from innocommons.catalog.models import Resource, SearchOutbox, Status
 from innocommons.catalog.search import engine
-from innocommons.catalog.search.documents import Lookups, build_document, resources_for_index
+from innocommons.catalog.search.documents import Lookups, build_document, rows_for_index
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +45,8 @@ def apply_outbox(batch_size: int = 2000) -> int:
             resource_ids = {rid for _, rid in rows}
             for rid in resource_ids:
                 writer.delete_documents_by_term("id", rid)
-            for resource in resources_for_index(resource_ids):
-                writer.add_document(build_document(resource, lookups))
+            for row in rows_for_index(resource_ids):
+                writer.add_document(build_document(row, lookups))
             writer.commit()
             SearchOutbox.objects.filter(id__in=[oid for oid, _ in rows]).delete()
             applied += len(rows)
@@ -78,13 +78,13 @@ def reindex(*, chunk_size: int = 5000, progress: Callable[[int], None] | None = 
         count = 0
         last_id = 0
         while True:
-            chunk = list(resources_for_index().filter(pk__gt=last_id).order_by("pk")[:chunk_size])
+            chunk = list(rows_for_index().filter(pk__gt=last_id).order_by("pk")[:chunk_size])
             if not chunk:
                 break
-            for resource in chunk:
-                writer.add_document(build_document(resource, lookups))
+            for row in chunk:
+                writer.add_document(build_document(row, lookups))
             count += len(chunk)
-            last_id = chunk[-1].pk
+            last_id = chunk[-1]["id"]
             if progress:
                 progress(len(chunk))
         writer.commit()
