@@ -216,3 +216,18 @@ def test_sign_in_page_locks_out_after_repeated_failures(client, world, settings)
     resp = client.post("/login/", {"username": "prov", "password": "pw-prov"})
     assert resp.status_code == 429
     assert "_auth_user_id" not in client.session
+
+
+def test_org_admin_manages_members_on_the_web(client, world) -> None:
+    url = reverse("web:members", args=[world.provider.pk])
+    client.force_login(world.enterprise_member)
+    assert client.get(url).status_code == 404
+    client.force_login(world.provider_member)
+    client.post(url, {"username": "nobody", "role": "member"})
+    assert not world.provider.memberships.filter(user=world.outsider).exists()  # not an admin
+    client.force_login(world.org_admin)
+    client.post(url, {"username": "nobody", "role": "member"})
+    assert world.provider.memberships.filter(user=world.outsider, role="member").exists()
+    client.post(url, {"username": "nobody", "role": ""})
+    assert not world.provider.memberships.filter(user=world.outsider).exists()
+    assert AuditEntry.objects.filter(action="membership.role").count() == 2

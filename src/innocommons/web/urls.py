@@ -13,6 +13,7 @@ urlpatterns = [
     path("resources/<int:resource_id>/", views.resource_detail, name="resource"),
     path("organisations/<int:org_id>/", views.organisation_detail, name="organisation"),
     path("organisations/apply/", views.organisation_apply, name="organisation_apply"),
+    path("organisations/<int:org_id>/members/", views.organisation_members, name="members"),
     path("review/organisations/", views.review_queue, name="review_queue"),
     path("review/organisations/<int:org_id>/", views.review_decide, name="review_decide"),
     path("my/listings/", views.my_listings, name="my_listings"),

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from innocommons.accounts import permissions
 from innocommons.accounts import selectors as account_selectors
 from innocommons.accounts import services as account_services
-from innocommons.accounts.models import Organisation
+from innocommons.accounts.models import Membership, Organisation, User
 from innocommons.accounts.permissions import acting_user
 from innocommons.catalog import selectors, services
 from innocommons.catalog.completeness import completeness
@@ -116,6 +116,39 @@ def organisation_detail(request: HttpRequest, org_id: int) -> HttpResponse:
             "org": org,
             "page": page,
             "private": permissions.can_view_private_organisation(request.user, org),
+        },
+    )
+
+
+@login_required
+def organisation_members(request: HttpRequest, org_id: int) -> HttpResponse:
+    """Organisation admins add members, change roles and remove members."""
+    user = acting_user(request)
+    if not (permissions.is_member(user, org_id) or permissions.is_operator(user)):
+        raise Http404
+    org = account_selectors.get_organisation(user, org_id)
+    if request.method == "POST":
+        username = request.POST.get("username", "").strip()[:150]
+        role = request.POST.get("role") or None
+        target = User.objects.filter(username=username).first()
+        try:
+            if target is None:
+                raise DomainError(_("No user with that username."), field="username")
+            account_services.set_member_role(
+                actor=user, organisation_id=org.pk, user_id=target.pk, role=role
+            )
+            messages.success(request, _("Members updated."))
+        except DomainError as exc:
+            messages.error(request, str(exc.message))
+        return redirect("web:members", org_id=org.pk)
+    return render(
+        request,
+        "web/members.html",
+        {
+            "org": org,
+            "members": org.memberships.select_related("user").order_by("user__username"),
+            "is_admin": permissions.is_org_admin(user, org.pk) or permissions.is_operator(user),
+            "roles": Membership.Role.choices,
         },
     )
 
