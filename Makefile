@@ -49,7 +49,8 @@ bench: install
 	$(BIN)/python -m bench
 
 messages: install
-	cd src/innocommons && ../../$(BIN)/innocommons makemessages -l zh_Hans --no-location && ../../$(BIN)/innocommons compilemessages
+	cd src/innocommons && INNOCOMMONS_DATA_DIR=$$(mktemp -d) DEBUG=1 ../../$(BIN)/innocommons makemessages -l zh_Hans --no-location -i "web/static/*" \
+	  && INNOCOMMONS_DATA_DIR=$$(mktemp -d) DEBUG=1 ../../$(BIN)/innocommons compilemessages
 
 clean:
 	rm -rf $(VENV) build *.egg-info test-artifacts
