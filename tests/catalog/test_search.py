@@ -2,12 +2,15 @@
 reindex while serving."""
 
 import threading
+from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from innocommons.catalog import services
-from innocommons.catalog.search import indexer
+from innocommons.catalog.models import SearchOutbox
+from innocommons.catalog.search import engine, indexer
 from innocommons.catalog.search.query import SearchParams, search
 from innocommons.catalog.search.segment import index_tokens, query_tokens
 from tests import factories
@@ -213,3 +216,37 @@ def test_reindex_keeps_answering_while_it_rebuilds(world, monkeypatch) -> None:
     t.join(30)
     assert not errors
     assert search(SearchParams(q="石墨烯")).total == 30
+
+
+def test_every_hosts_index_sees_every_change(world, settings, tmp_path) -> None:
+    """Each app host's indexer follows the shared outbox with its own cursor."""
+    r = factories.resource(world.provider, actor=world.provider_member, title_zh="多主机同步测试")
+    for host in ("host-a", "host-b"):
+        settings.SEARCH_DIR = tmp_path / host
+        engine.reader.invalidate()
+        assert indexer.apply_outbox() >= 1
+        assert ids(search(SearchParams(q="多主机同步"))) == [r.pk]
+    services.set_resource_status(actor=world.provider_member, resource_id=r.pk, status="archived")
+    for host in ("host-a", "host-b"):
+        settings.SEARCH_DIR = tmp_path / host
+        engine.reader.invalidate()
+        indexer.apply_outbox()
+        assert search(SearchParams(q="多主机同步")).total == 0
+
+
+def test_cursor_moves_only_past_settled_rows_and_old_rows_are_pruned(world) -> None:
+    factories.resource(world.provider, actor=world.provider_member, title_zh="旧变更")
+    old = timezone.now() - timedelta(minutes=5)
+    SearchOutbox.objects.update(created_at=old)
+    settled_max = SearchOutbox.objects.order_by("-id").first().pk
+    factories.resource(world.provider, actor=world.provider_member, title_zh="新变更")
+    assert indexer.apply_outbox() == 2
+    assert indexer.apply_outbox() == 0  # nothing is redone
+    path = engine.current_generation()
+    assert engine.read_cursor(path) == settled_max
+    SearchOutbox.objects.filter(id__lte=settled_max).update(
+        created_at=timezone.now() - timedelta(days=8)
+    )
+    assert indexer.prune_outbox() == 1
+    assert SearchOutbox.objects.count() == 1
+    assert search(SearchParams(q="变更")).total == 2

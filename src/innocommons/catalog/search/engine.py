@@ -86,6 +86,20 @@ def _remove_tree(path: Path) -> None:
         path.rmdir()
 
 
+def read_cursor(path: Path) -> int:
+    """The outbox id up to which the index at `path` is known to be complete."""
+    try:
+        return int((path / "outbox_cursor").read_text().strip() or 0)
+    except (FileNotFoundError, ValueError):
+        return 0
+
+
+def write_cursor(path: Path, cursor: int) -> None:
+    tmp = path / "outbox_cursor.tmp"
+    tmp.write_text(str(cursor))
+    os.replace(tmp, path / "outbox_cursor")
+
+
 def open_index(path: Path) -> tantivy.Index:
     return tantivy.Index(SCHEMA, path=str(path), reuse=True)
 

@@ -1,8 +1,14 @@
-"""The single writer of the search index: applies the outbox, rebuilds the index.
+"""The single writer of a search index: applies the outbox, rebuilds the index.
 
-Only one writer runs at a time (a file lock); web processes only read. An outbox row is
-deleted after the Tantivy commit that reflects it, so a crash in between re-applies it —
-harmless, because applying means "make the index match the database row now".
+Only one writer runs per index (a file lock); web processes only read. The outbox is an
+ordered log shared by every app host: each index keeps its own cursor (the highest outbox
+id below which everything is applied), so every host's indexer sees every change.
+
+Applying a row means "make the index match the database row now", so applying it twice is
+harmless. That makes the cursor simple: rows newer than SETTLE_SECONDS are applied but the
+cursor does not move past them yet, because on PostgreSQL a row with a lower id can commit
+after a higher one; once a row is older than any write transaction can be, it is settled.
+Rows already applied above the cursor are remembered per process so they are not redone.
 """
 
 from __future__ import annotations
@@ -10,8 +16,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from datetime import timedelta
 
 import tantivy
+from django.utils import timezone
 
 from innocommons.catalog.models import Resource, SearchOutbox, Status
 from innocommons.catalog.search import engine
@@ -20,6 +28,9 @@ from innocommons.catalog.search.documents import Lookups, build_document, rows_f
 log = logging.getLogger(__name__)
 
 WRITER_HEAP = 128_000_000
+SETTLE_SECONDS = 60  # longer than any write transaction of the platform
+RETENTION = timedelta(days=7)  # outbox rows older than this and applied everywhere go
+_applied_above_cursor: dict[str, set[int]] = {}
 
 
 def _writer(index: tantivy.Index) -> tantivy.IndexWriter:
@@ -27,34 +38,66 @@ def _writer(index: tantivy.Index) -> tantivy.IndexWriter:
 
 
 def apply_outbox(batch_size: int = 2000) -> int:
-    """Apply pending outbox rows to the live index; return how many rows were applied."""
+    """Apply new outbox rows to the live index; return how many rows were applied."""
     applied = 0
     with engine.writer_lock():
         path = engine.current_generation() or _create_empty()
-        index = engine.open_index(path)
+        cursor = engine.read_cursor(path)
+        done = _applied_above_cursor.setdefault(str(path), set())
+        index: tantivy.Index | None = None
         writer: tantivy.IndexWriter | None = None
         lookups: Lookups | None = None
+        settled_before = timezone.now() - timedelta(seconds=SETTLE_SECONDS)
+        new_cursor, prefix_settled, last_seen = cursor, True, cursor
         while True:
             rows = list(
-                SearchOutbox.objects.order_by("id").values_list("id", "resource_id")[:batch_size]
+                SearchOutbox.objects.filter(id__gt=last_seen)
+                .order_by("id")
+                .values_list("id", "resource_id", "created_at")[:batch_size]
             )
             if not rows:
                 break
-            writer = writer or _writer(index)
-            lookups = lookups or Lookups.load()
-            resource_ids = {rid for _, rid in rows}
-            for rid in resource_ids:
-                writer.delete_documents_by_term("id", rid)
-            for row in rows_for_index(resource_ids):
-                writer.add_document(build_document(row, lookups))
-            writer.commit()
-            SearchOutbox.objects.filter(id__in=[oid for oid, _ in rows]).delete()
-            applied += len(rows)
+            todo = [(oid, rid) for oid, rid, _ in rows if oid not in done]
+            if todo:
+                index = index or engine.open_index(path)
+                writer = writer or _writer(index)
+                lookups = lookups or Lookups.load()
+                resource_ids = {rid for _, rid in todo}
+                for rid in resource_ids:
+                    writer.delete_documents_by_term("id", rid)
+                for row in rows_for_index(resource_ids):
+                    writer.add_document(build_document(row, lookups))
+                writer.commit()
+                done.update(oid for oid, _ in todo)
+                applied += len(todo)
+            for oid, _, created_at in rows:
+                if prefix_settled and created_at < settled_before:
+                    new_cursor = oid
+                else:
+                    prefix_settled = False
+            last_seen = rows[-1][0]
+            if len(rows) < batch_size:
+                break
+        if new_cursor != cursor:
+            engine.write_cursor(path, new_cursor)
+            done.difference_update([oid for oid in done if oid <= new_cursor])
         if writer is not None:
             writer.wait_merging_threads()
     if applied:
         engine.reader.invalidate()
     return applied
+
+
+def prune_outbox() -> int:
+    """Delete outbox rows older than RETENTION that this index has settled past."""
+    path = engine.current_generation()
+    if path is None:
+        return 0
+    cutoff = timezone.now() - RETENTION
+    deleted, _ = SearchOutbox.objects.filter(
+        created_at__lt=cutoff, id__lte=engine.read_cursor(path)
+    ).delete()
+    return deleted
 
 
 def _create_empty() -> engine.Path:
@@ -71,7 +114,11 @@ def reindex(*, chunk_size: int = 5000, progress: Callable[[int], None] | None = 
     stay queued and are applied to the new index afterwards.
     """
     with engine.writer_lock():
+        live = engine.current_generation()
+        # Everything after the live index's cursor is re-applied to the new one afterwards.
+        start_cursor = engine.read_cursor(live) if live else 0
         path = engine.new_generation()
+        engine.write_cursor(path, start_cursor)
         index = engine.open_index(path)
         writer = index.writer(heap_size=WRITER_HEAP * 2, num_threads=2)
         lookups = Lookups.load()
@@ -103,7 +150,16 @@ def run_forever(*, interval: float = 0.5, stop: Callable[[], bool] = lambda: Fal
     """The indexer loop run by `innocommons indexer` (and by `serve` beside the server)."""
     engine.ensure_index()
     log.info("search indexer started (index at %s)", engine.search_dir())
+    next_prune = 0.0
     while not stop():
+        if time.monotonic() >= next_prune:
+            try:
+                pruned = prune_outbox()
+                if pruned:
+                    log.info("search indexer: pruned %d old outbox row(s)", pruned)
+            except Exception:
+                log.exception("search indexer: pruning the outbox failed")
+            next_prune = time.monotonic() + 3600
         try:
             n = apply_outbox()
         except Exception:  # keep the loop alive; the rows stay queued and are retried
