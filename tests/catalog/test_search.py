@@ -250,3 +250,20 @@ def test_cursor_moves_only_past_settled_rows_and_old_rows_are_pruned(world) -> N
     assert indexer.prune_outbox() == 1
     assert SearchOutbox.objects.count() == 1
     assert search(SearchParams(q="变更")).total == 2
+
+
+def test_suspending_an_organisation_hides_its_listings(world, client) -> None:
+    r = factories.resource(world.provider, actor=world.provider_member, title_zh="暂停测试仪器")
+    indexer.apply_outbox()
+    assert search(SearchParams(q="暂停测试")).total == 1
+    from innocommons.accounts import services as account_services
+
+    account_services.suspend_organisation(
+        actor=world.admin_js, organisation_id=world.provider.pk, reason="资料造假"
+    )
+    indexer.apply_outbox()
+    assert search(SearchParams(q="暂停测试")).total == 0
+    assert client.get(f"/resources/{r.pk}/").status_code == 404
+    account_services.verify_organisation(actor=world.admin_js, organisation_id=world.provider.pk)
+    indexer.apply_outbox()
+    assert search(SearchParams(q="暂停测试")).total == 1

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
+from django.db import transaction
 from django.http import HttpRequest
 
 from innocommons.accounts import services
@@ -51,6 +52,11 @@ class OrganisationAdmin(admin.ModelAdmin):
         "created_at",
     )
     inlines = [MembershipInline]
+
+    def save_model(self, request: HttpRequest, obj: Organisation, form: Any, change: bool) -> None:
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            services._reindex_listings(obj)  # names and type are indexed with each listing
 
 
 @admin.register(StaffRole)

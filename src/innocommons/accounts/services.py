@@ -122,6 +122,13 @@ def apply_organisation(*, actor: User, data: OrganisationInput) -> Organisation:
     return org
 
 
+def _reindex_listings(org: Organisation) -> None:
+    """Queue the organisation's listings for the search index (its status or name changed)."""
+    from innocommons.catalog.search.outbox import enqueue
+
+    enqueue(org.resources.values_list("id", flat=True))
+
+
 def _decide(*, actor: User, organisation_id: int, status: str, reason: str) -> Organisation:
     with transaction.atomic():
         try:
@@ -145,6 +152,7 @@ def _decide(*, actor: User, organisation_id: int, status: str, reason: str) -> O
         org.status_reason = reason
         org.verified_at = timezone.now() if status == Organisation.Status.VERIFIED else None
         org.save(update_fields=["status", "status_reason", "verified_at"])
+        _reindex_listings(org)
         audit.record(
             actor=actor,
             action=f"organisation.{status}",

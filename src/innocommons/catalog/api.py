@@ -43,7 +43,7 @@ class SearchItem(Schema):
     field: str | None
     price_fen: int | None
     url: str
-    score: float
+    score: float | None = Field(description="BM25 relevance; null when sorted by date")
     published_at: datetime | None
 
 

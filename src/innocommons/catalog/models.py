@@ -52,6 +52,10 @@ class Status(models.TextChoices):
     ARCHIVED = "archived", _("Archived")
 
 
+# Owners whose listings are hidden from the public (search, detail pages) until reinstated.
+HIDDEN_OWNER_STATUSES = ("suspended", "rejected")
+
+
 class Resource(models.Model):
     """A catalog listing of any kind, owned by an organisation and located in a region."""
 

@@ -8,7 +8,7 @@ from django.db.models import Count, QuerySet
 from django.utils.translation import gettext as _
 
 from innocommons.accounts import permissions
-from innocommons.catalog.models import Kind, Resource, Status, Term
+from innocommons.catalog.models import HIDDEN_OWNER_STATUSES, Kind, Resource, Status, Term
 from innocommons.catalog.services import DETAIL_MODELS
 from innocommons.core.errors import NotFound
 
@@ -22,7 +22,7 @@ def _base() -> QuerySet[Resource]:
 
 
 def can_see(user: Any, resource: Resource) -> bool:
-    if resource.status == Status.PUBLISHED:
+    if resource.status == Status.PUBLISHED and resource.owner.status not in HIDDEN_OWNER_STATUSES:
         return True
     return (
         permissions.is_member(user, resource.owner_id)
@@ -57,13 +57,18 @@ def organisation_resources(
     return qs
 
 
+def public() -> QuerySet[Resource]:
+    return _base().filter(status=Status.PUBLISHED).exclude(owner__status__in=HIDDEN_OWNER_STATUSES)
+
+
 def newest(limit: int = 8) -> list[Resource]:
-    return list(_base().filter(status=Status.PUBLISHED).order_by("-published_at", "-id")[:limit])
+    return list(public().order_by("-published_at", "-id")[:limit])
 
 
 def counts_by_kind() -> dict[str, int]:
     rows = (
         Resource.objects.filter(status=Status.PUBLISHED)
+        .exclude(owner__status__in=HIDDEN_OWNER_STATUSES)
         .values("kind")
         .annotate(n=Count("id"))
         .order_by()

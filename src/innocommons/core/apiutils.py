@@ -6,7 +6,8 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja.security import HttpBearer, django_auth
+from ninja.errors import HttpError
+from ninja.security import HttpBearer, SessionAuth
 
 from innocommons.core.errors import DomainError
 
@@ -23,8 +24,24 @@ class BearerToken(HttpBearer):
         return user
 
 
+class BrowserSession(SessionAuth):
+    """The browser's session cookie, with Django's CSRF check for signed-in users only:
+    a request with neither session nor token is "not signed in" (401), not a CSRF error."""
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if not request.user.is_authenticated:
+            return None
+        try:
+            return super().__call__(request)
+        except HttpError as exc:
+            raise DomainError(
+                _("CSRF check failed: send the X-CSRFToken header with the session cookie."),
+                status=403,
+            ) from exc
+
+
 # Endpoints that need a signed-in user accept a bearer token or the browser session (CSRF).
-AUTH = [BearerToken(), django_auth]
+AUTH = [BearerToken(), BrowserSession()]
 
 
 def current_user(request: HttpRequest) -> Any:

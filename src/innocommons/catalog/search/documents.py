@@ -9,7 +9,7 @@ from typing import Any
 import tantivy
 from django.db.models import QuerySet
 
-from innocommons.catalog.models import Resource, Status, Term
+from innocommons.catalog.models import HIDDEN_OWNER_STATUSES, Resource, Status, Term
 from innocommons.catalog.search.segment import index_tokens
 from innocommons.core.models import Region
 
@@ -83,7 +83,9 @@ COLUMNS = (
 
 def rows_for_index(ids: Iterable[int] | None = None) -> QuerySet[Resource, dict[str, Any]]:
     """Published resources as dicts of COLUMNS, optionally limited to `ids`."""
-    qs = Resource.objects.filter(status=Status.PUBLISHED)
+    qs = Resource.objects.filter(status=Status.PUBLISHED).exclude(
+        owner__status__in=HIDDEN_OWNER_STATUSES
+    )
     if ids is not None:
         qs = qs.filter(pk__in=list(ids))
     return qs.values(*COLUMNS)

@@ -14,7 +14,7 @@ from typing import Any
 
 import tantivy
 
-from innocommons.catalog.models import Kind, Resource, Status
+from innocommons.catalog.models import HIDDEN_OWNER_STATUSES, Kind, Resource, Status
 from innocommons.catalog.search import engine
 from innocommons.catalog.search.segment import query_tokens
 
@@ -61,7 +61,7 @@ class SearchParams:
 @dataclass
 class Hit:
     resource: Resource
-    score: float
+    score: float | None
     snippet: str
 
 
@@ -155,7 +155,9 @@ def search(params: SearchParams, *, with_facets: bool = True) -> SearchResult:
         result = searcher.search(query, params.page_size, count=True, offset=offset)
     addresses = [addr for _, addr in result.hits]
     ids = [int(i or 0) for i in searcher.fast_field_values("id", addresses)] if addresses else []
-    scores = [float(score) for score, _ in result.hits]
+    by_date = params.sort == "newest" or not tokens
+    # Sorted by date, Tantivy's "score" is the timestamp: report no relevance score instead.
+    scores = [None if by_date else float(score) for score, _ in result.hits]
     facets: dict[str, dict[str, int]] = {}
     if with_facets:
         facets = _facets(searcher, base, params)
@@ -188,12 +190,14 @@ def _facets(
     return facets
 
 
-def _hydrate(ids: list[int], scores: list[float], tokens: list[str]) -> list[Hit]:
+def _hydrate(ids: list[int], scores: list[float | None], tokens: list[str]) -> list[Hit]:
     """Load hits from the database; rows no longer published are dropped, never shown."""
     if not ids:
         return []
-    rows = Resource.objects.filter(pk__in=ids, status=Status.PUBLISHED).select_related(
-        "owner", "region", "field"
+    rows = (
+        Resource.objects.filter(pk__in=ids, status=Status.PUBLISHED)
+        .exclude(owner__status__in=HIDDEN_OWNER_STATUSES)
+        .select_related("owner", "region", "field")
     )
     by_id = {r.pk: r for r in rows}
     return [

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from typing import Any
 
 from django.core.management import call_command
@@ -34,12 +35,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **opts: Any) -> None:
         call_command("collectstatic", interactive=False, verbosity=0)
-        procs: list[subprocess.Popen[bytes]] = []
         env = os.environ.copy()
-        if not opts["no_indexer"]:
-            procs.append(
-                subprocess.Popen([sys.executable, "-m", "innocommons.cli", "indexer"], env=env)
-            )
         cmd = [
             sys.executable,
             "-m",
@@ -58,20 +54,41 @@ class Command(BaseCommand):
         ]
         if opts["reload"]:
             cmd.append("--reload")
-        self.stdout.write(f"InnoCommons on http://{opts['host']}:{opts['port']}/")
+        self.stdout.write(f"InnoCommons on http://{opts['host']}:{opts['port']}/", ending="\n")
+        self.stdout.flush()
         server = subprocess.Popen(cmd, env=env)
-        procs.append(server)
+        indexer: subprocess.Popen[bytes] | None = None
+        stopping = False
+
+        def start_indexer() -> subprocess.Popen[bytes]:
+            return subprocess.Popen([sys.executable, "-m", "innocommons.cli", "indexer"], env=env)
 
         def stop(signum: int, frame: Any) -> None:
-            for p in procs:
-                if p.poll() is None:
+            nonlocal stopping
+            stopping = True
+            for p in (server, indexer):
+                if p is not None and p.poll() is None:
                     p.send_signal(signal.SIGTERM)
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
+        if not opts["no_indexer"]:
+            indexer = start_indexer()
+        backoff = 1.0
         try:
-            server.wait()
+            # Supervise: if the indexer dies, search would silently stop updating.
+            while server.poll() is None and not stopping:
+                time.sleep(1)
+                if indexer is not None and indexer.poll() is not None and not stopping:
+                    self.stderr.write(
+                        f"search indexer exited with {indexer.returncode}; restarting in "
+                        f"{backoff:.0f} s"
+                    )
+                    time.sleep(backoff)
+                    backoff = min(backoff * 2, 60)
+                    indexer = start_indexer()
         finally:
             stop(signal.SIGTERM, None)
-            for p in procs:
-                p.wait(timeout=30)
+            for p in (server, indexer):
+                if p is not None:
+                    p.wait(timeout=30)
