@@ -15,6 +15,7 @@ from innocommons.catalog.importer import import_file
 from innocommons.catalog.models import Resource
 from innocommons.catalog.search import indexer
 from innocommons.catalog.search.query import SearchParams, search
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -31,19 +32,46 @@ def write(tmp_path: Path, name: str, content: bytes) -> Path:
     return path
 
 
-def test_utf8_csv_imports_creates_unverified_owners_and_is_searchable(tmp_path) -> None:
+def test_utf8_csv_imports_publishes_for_verified_owners_only(tmp_path) -> None:
+    factories.org(name="杭州光能科技有限公司", region="330100")
     path = write(tmp_path, "a.csv", (HEADER + ROWS).encode("utf-8"))
     report = import_file("achievement", path)
     assert report.ok, report.rejected
-    assert report.imported == 2 and report.created_organisations == 2
+    assert report.imported == 2 and report.published == 1 and report.created_organisations == 1
     r = Resource.objects.get(title_zh="柔性钙钛矿太阳能电池")
     assert r.keywords == "钙钛矿;光伏;柔性"
     assert r.achievement.trl == 6 and r.achievement.transfer_modes == "transfer,licence"
     assert r.price_fen == 150_000_000 and r.status == "published"
+    # The unknown owner became an unverified organisation; its listing waits as a draft.
     org = Organisation.objects.get(credit_code="91350100M000100Y43")
     assert org.status == "pending" and org.region_id == "310000"
+    assert Resource.objects.get(owner=org).status == "draft"
     indexer.apply_outbox()
     assert search(SearchParams(q="钙钛矿")).total == 1
+    assert search(SearchParams(q="单细胞")).total == 0
+
+
+def test_refs_booleans_and_owner_names(tmp_path) -> None:
+    content = (
+        "title,region,owner,owner_name,ref,cma,cnas\n"
+        "材料检测,320500,91320500MA1BUFLT4X,苏州材料检测有限公司,ext-1,是,否\n"
+        "化学分析,320500,91320500MA1BUFLT4X,,ext-1,yes,no\n"
+        "环境检测,320500,某检测公司,,ext-2,也许,\n"
+        "计量校准,320500,91320500MA1BUFLT4,,ext-3,,\n"
+    )
+    with translation.override("en"):
+        report = import_file(
+            "service", write(tmp_path, "s.csv", content.encode()), skip_invalid=True
+        )
+    reasons = {r.line: r.reason for r in report.rejected}
+    assert "ref" in reasons[3] and "line 2" in reasons[3]
+    assert "cma" in reasons[4]
+    assert "credit code" in reasons[5]
+    r = Resource.objects.get(ref="ext-1")
+    assert r.service.cma is True and r.service.cnas is False
+    assert r.owner.name_zh == "苏州材料检测有限公司" and r.owner.credit_code_flagged
+    again = import_file("service", write(tmp_path, "t.csv", content.encode()), skip_invalid=True)
+    assert again.imported == 0
 
 
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "gb18030"])

@@ -31,6 +31,7 @@ from innocommons.catalog.models import (
     Term,
 )
 from innocommons.core.models import Region
+from innocommons.core.money import yuan_to_fen
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 DEMO_PASSWORD = "innocommons-demo"  # noqa: S105 - published demo accounts, local only
@@ -161,7 +162,7 @@ def _terms(scheme: str) -> dict[str, Term]:
 
 
 def _fen(yuan: Any) -> int | None:
-    return None if yuan is None else round(float(yuan) * 100)
+    return None if yuan is None else yuan_to_fen(str(yuan))
 
 
 def load_listings(data: dict[str, Any], orgs: dict[str, Organisation]) -> int:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from django import forms
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -42,7 +44,11 @@ ALIASES = {
     "title_zh": "title_zh",
     "summary_zh": "summary_zh",
 }
-KNOWN_EXTRA = {"owner", "owner_type", "maturity", "ref", "status"}
+KNOWN_EXTRA = {"owner", "owner_name", "owner_type", "maturity", "ref"}
+# An owner value shaped like a code (letters and digits only) is read as a credit code.
+CODE_LIKE = re.compile(r"^(?=.*\d)[0-9A-Za-z]{15,20}$")
+TRUE_WORDS = {"1", "true", "yes", "y", "是", "有", "√", "✓", "✔"}
+FALSE_WORDS = {"0", "false", "no", "n", "否", "无", "×", "✗"}
 
 
 @dataclass
@@ -56,6 +62,7 @@ class ImportReport:
     kind: str
     total_rows: int = 0
     imported: int = 0
+    published: int = 0
     created_organisations: int = 0
     rejected: list[Rejection] = field(default_factory=list)
     file_error: str = ""
@@ -185,6 +192,7 @@ class _Row:
     cleaned: dict[str, Any]
     owner_key: str
     owner_type: str
+    ref: str | None
 
 
 class OwnerResolver:
@@ -201,12 +209,16 @@ class OwnerResolver:
                 self.by_name.setdefault(en, oid)
         self.planned: dict[str, dict[str, Any]] = {}
 
-    def key(self, value: str, region: Region | None, org_type: str) -> str:
+    def key(self, value: str, region: Region | None, org_type: str, name: str = "") -> str:
         value = value.strip()
         if not value:
             raise ValueError(_("owner is required (credit code or organisation name)"))
         code = creditcode.normalise(value)
         check = creditcode.check(code)
+        if not check.well_formed and CODE_LIKE.match(value):
+            raise ValueError(
+                _("owner: %(v)s is not a valid unified social credit code") % {"v": value[:20]}
+            )
         if check.well_formed:
             if code in self.by_code:
                 return f"id:{self.by_code[code]}"
@@ -217,7 +229,7 @@ class OwnerResolver:
                 {
                     "credit_code": code,
                     "credit_code_flagged": not check.check_ok,
-                    "name_zh": code,
+                    "name_zh": name[:200] or code,
                     "region": region,
                     "type": org_type,
                 },
@@ -239,6 +251,20 @@ class OwnerResolver:
             },
         )
         return f"name:{value}"
+
+
+def _read_booleans(data: dict[str, Any], names: list[str]) -> str | None:
+    """Turn yes/no words (是/否, yes/no, 1/0, ✓/×) into booleans; return a field that is
+    neither, or None."""
+    for name in names:
+        word = str(data.get(name, "")).strip().lower()
+        if word in TRUE_WORDS:
+            data[name] = True
+        elif word in FALSE_WORDS:
+            data[name] = False
+        elif word:
+            return name
+    return None
 
 
 def _maturity(value: str, data: dict[str, Any]) -> None:
@@ -297,6 +323,10 @@ def _validate(
     owners = OwnerResolver()
     seen: dict[tuple[str, str], int] = {}
     existing_titles: set[tuple[int, str]] = set()
+    refs: dict[str, int] = {}
+    boolean_fields = [
+        n for n, f in INPUT_FORMS[kind].base_fields.items() if isinstance(f, forms.NullBooleanField)
+    ]
     valid: list[_Row] = []
     for line, cells in rows:
         if progress:
@@ -333,6 +363,10 @@ def _validate(
             continue
         if "maturity" in extra:
             _maturity(extra["maturity"], data)
+        bad = _read_booleans(data, boolean_fields)
+        if bad:
+            report.rejected.append(Rejection(line, _("%(c)s: not a yes/no value") % {"c": bad}))
+            continue
         try:
             cleaned = clean_input(kind, data)
         except DomainError as exc:
@@ -347,8 +381,21 @@ def _validate(
                 )
             )
             continue
+        ref = extra.get("ref") or None
+        if ref is not None:
+            if len(ref) > 64:
+                report.rejected.append(Rejection(line, _("ref: longer than 64 characters")))
+                continue
+            if ref in refs:
+                report.rejected.append(
+                    Rejection(line, _("ref: duplicate of line %(n)d") % {"n": refs[ref]})
+                )
+                continue
+            refs[ref] = line
         try:
-            owner_key = owners.key(extra.get("owner", ""), cleaned.get("region"), org_type)
+            owner_key = owners.key(
+                extra.get("owner", ""), cleaned.get("region"), org_type, extra.get("owner_name", "")
+            )
         except ValueError as exc:
             report.rejected.append(Rejection(line, str(exc)))
             continue
@@ -362,21 +409,22 @@ def _validate(
             continue
         seen[dedupe] = line
         if owner_key.startswith("id:"):
-            existing_titles.add((int(owner_key[3:]), cleaned["title_zh"]))
-        valid.append(_Row(line, data, cleaned, owner_key, org_type))
+            existing_titles.add((int(owner_key[3:]), cleaned["title_zh"].lower()))
+        valid.append(_Row(line, data, cleaned, owner_key, org_type, ref))
     # Rows that repeat a listing already in the catalog are duplicates too.
     if existing_titles:
         owner_ids = {o for o, _ in existing_titles}
-        present = set(
-            Resource.objects.filter(owner_id__in=owner_ids, kind=kind).values_list(
-                "owner_id", "title_zh"
-            )
-        )
+        present = {
+            (owner_id, title.lower())
+            for owner_id, title in Resource.objects.filter(
+                owner_id__in=owner_ids, kind=kind
+            ).values_list("owner_id", "title_zh")
+        }
         kept = []
         for row in valid:
             if (
                 row.owner_key.startswith("id:")
-                and (int(row.owner_key[3:]), row.cleaned["title_zh"]) in present
+                and (int(row.owner_key[3:]), row.cleaned["title_zh"].lower()) in present
             ):
                 report.rejected.append(
                     Rejection(row.line, _("already in the catalog (same owner and title)"))
@@ -384,6 +432,12 @@ def _validate(
             else:
                 kept.append(row)
         valid = kept
+    taken = set(Resource.objects.filter(ref__in=list(refs)).values_list("ref", flat=True))
+    if taken:
+        for row in valid:
+            if row.ref in taken:
+                report.rejected.append(Rejection(row.line, _("ref: already in the catalog")))
+        valid = [row for row in valid if row.ref not in taken]
     report.rejected.sort(key=lambda r: r.line)
     needed = {r.owner_key for r in valid}
     return valid, {k: v for k, v in owners.planned.items() if k in needed}
@@ -406,6 +460,12 @@ def _write(
             owner_ids[key] = org.pk
             report.created_organisations += 1
         resources = []
+        verified = set(
+            Organisation.objects.filter(
+                pk__in={int(r.owner_key[3:]) for r in rows if r.owner_key.startswith("id:")},
+                status=Organisation.Status.VERIFIED,
+            ).values_list("id", flat=True)
+        )
         for row in rows:
             owner_id = (
                 int(row.owner_key[3:])
@@ -423,9 +483,12 @@ def _write(
                 resource.region_id = Organisation.objects.values_list("region_id", flat=True).get(
                     pk=owner_id
                 )
-            if publish:
+            resource.ref = row.ref
+            # Only verified organisations' listings go live; the rest wait as drafts.
+            if publish and owner_id in verified:
                 resource.status = Status.PUBLISHED
                 resource.published_at = now
+                report.published += 1
             resource.save()
             detail.resource = resource
             detail.save()
