@@ -8,9 +8,10 @@ from typing import Any
 
 import tantivy
 from django.db.models import QuerySet
+from django.db.models.functions import Coalesce
 
 from innocommons.catalog.models import HIDDEN_OWNER_STATUSES, Resource, Status, Term
-from innocommons.catalog.search.segment import index_tokens
+from innocommons.catalog.search.segment import segment_for_index
 from innocommons.core.models import Region
 
 
@@ -67,8 +68,7 @@ COLUMNS = (
     "owner__type",
     "owner__name_zh",
     "owner__name_en",
-    "published_at",
-    "created_at",
+    "stamp",
     "price_fen",
     "instrument__manufacturer",
     "instrument__model_name",
@@ -88,31 +88,37 @@ def rows_for_index(ids: Iterable[int] | None = None) -> QuerySet[Resource, dict[
     )
     if ids is not None:
         qs = qs.filter(pk__in=list(ids))
-    return qs.values(*COLUMNS)
+    # One datetime per row (publication, else creation): converting them is not free.
+    return qs.annotate(stamp=Coalesce("published_at", "created_at")).values(*COLUMNS)
 
 
 def _join(*parts: str | None) -> str:
     return " ".join(p for p in parts if p)
 
 
-def build_document(row: dict[str, Any], lookups: Lookups) -> tantivy.Document:
-    doc = tantivy.Document()
-    doc.add_integer("id", row["id"])
+# A document's content as plain values, cheap to send between processes:
+# (id, title, keywords, org, summary, kind, field_path, region, region_path, org_type, owner,
+#  published timestamp, price)
+Prepared = tuple[int, str, str, str, str, str, list[str], str, list[str], str, int, int, int]
+
+
+def prepare(row: dict[str, Any], lookups: Lookups) -> Prepared:
+    """Segment a row's text into index tokens (the expensive part of indexing)."""
     owner_id = row["owner_id"]
     org = lookups.org_tokens.get(owner_id)
     if org is None:
-        org = " ".join(index_tokens(_join(row["owner__name_zh"], row["owner__name_en"])))
+        org = segment_for_index(_join(row["owner__name_zh"], row["owner__name_en"]))
         lookups.org_tokens[owner_id] = org
-    title = index_tokens(_join(row["title_zh"], row["title_en"]))
+    title = segment_for_index(_join(row["title_zh"], row["title_en"]))
     # Maker and model are what people type for instruments: weight them like keywords.
-    keywords = index_tokens(
+    keywords = segment_for_index(
         _join(
             row["keywords"].replace(";", " "),
             row["instrument__manufacturer"],
             row["instrument__model_name"],
         )
     )
-    summary = index_tokens(
+    summary = segment_for_index(
         _join(
             row["summary_zh"],
             row["summary_en"],
@@ -124,27 +130,65 @@ def build_document(row: dict[str, Any], lookups: Lookups) -> tantivy.Document:
             row["expert__person_title"],
         )
     )
-    if title:
-        doc.add_text("title", " ".join(title))
-    if keywords:
-        doc.add_text("keywords", " ".join(keywords))
-    if org:
-        doc.add_text("org", org)
-    if summary:
-        doc.add_text("summary", " ".join(summary))
-    doc.add_text("kind", row["kind"])
-    field_path = lookups.field_path(row["field_id"])
+    region = row["region_id"]
+    published = row["stamp"]
+    price = row["price_fen"]
+    return (
+        row["id"],
+        title,
+        keywords,
+        org,
+        summary,
+        row["kind"],
+        lookups.field_path(row["field_id"]),
+        lookups.region_province.get(region, region),
+        lookups.region_path(region),
+        row["owner__type"],
+        owner_id,
+        int(published.timestamp()),
+        price if price is not None else -1,
+    )
+
+
+def to_document(p: Prepared) -> tantivy.Document:
+    (
+        rid,
+        title,
+        keywords,
+        org,
+        summary,
+        kind,
+        field_path,
+        province,
+        region_path,
+        org_type,
+        owner_id,
+        published,
+        price,
+    ) = p
+    doc = tantivy.Document()
+    doc.add_integer("id", rid)
+    for name, text in (
+        ("title", title),
+        ("keywords", keywords),
+        ("org", org),
+        ("summary", summary),
+    ):
+        if text:
+            doc.add_text(name, text)
+    doc.add_text("kind", kind)
     doc.add_text("field", field_path[-1] if field_path else "none")
     for code in field_path:
         doc.add_text("field_path", code)
-    region = row["region_id"]
-    doc.add_text("region", lookups.region_province.get(region, region))
-    for code in lookups.region_path(region):
+    doc.add_text("region", province)
+    for code in region_path:
         doc.add_text("region_path", code)
-    doc.add_text("org_type", row["owner__type"])
+    doc.add_text("org_type", org_type)
     doc.add_integer("owner", owner_id)
-    published = row["published_at"] or row["created_at"]
-    doc.add_integer("published", int(published.timestamp()))
-    price = row["price_fen"]
-    doc.add_integer("price", price if price is not None else -1)
+    doc.add_integer("published", published)
+    doc.add_integer("price", price)
     return doc
+
+
+def build_document(row: dict[str, Any], lookups: Lookups) -> tantivy.Document:
+    return to_document(prepare(row, lookups))

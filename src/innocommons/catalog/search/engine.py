@@ -19,6 +19,8 @@ from pathlib import Path
 import tantivy
 from django.conf import settings
 
+from innocommons.catalog.search.segment import ANALYZER, ANALYZER_NAME
+
 TEXT_FIELDS = ("title", "keywords", "org", "summary")
 FACET_FIELDS = ("kind", "field", "region", "org_type")
 
@@ -27,8 +29,8 @@ def build_schema() -> tantivy.Schema:
     sb = tantivy.SchemaBuilder()
     sb.add_integer_field("id", stored=True, indexed=True, fast=True)
     for name in TEXT_FIELDS:
-        # Tokens are produced in Python (segment.py) and joined by spaces.
-        sb.add_text_field(name, tokenizer_name="whitespace", index_option="freq")
+        # Words are segmented in Python (segment.py), then analysed by "zh_en" in Rust.
+        sb.add_text_field(name, tokenizer_name=ANALYZER_NAME, index_option="freq")
     for name in FACET_FIELDS:
         sb.add_text_field(name, fast=True, tokenizer_name="raw")
     # Every code on the way up (sub-field and field, district, city and province).
@@ -101,7 +103,9 @@ def write_cursor(path: Path, cursor: int) -> None:
 
 
 def open_index(path: Path) -> tantivy.Index:
-    return tantivy.Index(SCHEMA, path=str(path), reuse=True)
+    index = tantivy.Index(SCHEMA, path=str(path), reuse=True)
+    index.register_tokenizer(ANALYZER_NAME, ANALYZER)
+    return index
 
 
 def ensure_index() -> Path:

@@ -14,16 +14,26 @@ Rows already applied above the cursor are remembered per process so they are not
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
 
 import tantivy
+from django.db import connections
 from django.utils import timezone
 
 from innocommons.catalog.models import Resource, SearchOutbox, Status
 from innocommons.catalog.search import engine
-from innocommons.catalog.search.documents import Lookups, build_document, rows_for_index
+from innocommons.catalog.search.documents import (
+    Lookups,
+    Prepared,
+    build_document,
+    prepare,
+    rows_for_index,
+    to_document,
+)
 
 log = logging.getLogger(__name__)
 
@@ -107,39 +117,89 @@ def _create_empty() -> engine.Path:
     return path
 
 
-def reindex(*, chunk_size: int = 5000, progress: Callable[[int], None] | None = None) -> int:
+def reindex(
+    *,
+    chunk_size: int = 5000,
+    workers: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> int:
     """Build a complete new index beside the live one and swap it in.
 
     The live index keeps answering throughout. Outbox rows that arrive during the rebuild
-    stay queued and are applied to the new index afterwards.
+    are applied to the new index afterwards. Large rebuilds segment text in `workers`
+    processes (default: one per core) while this process feeds Tantivy.
     """
+    total = published_count()
+    if workers is None:
+        workers = (os.cpu_count() or 1) if total > PARALLEL_FROM else 1
     with engine.writer_lock():
         live = engine.current_generation()
         # Everything after the live index's cursor is re-applied to the new one afterwards.
         start_cursor = engine.read_cursor(live) if live else 0
         path = engine.new_generation()
         engine.write_cursor(path, start_cursor)
-        index = engine.open_index(path)
-        writer = index.writer(heap_size=WRITER_HEAP * 2, num_threads=2)
-        lookups = Lookups.load()
+        ranges = _id_ranges(chunk_size)
+        if workers > 1:
+            # Fork before Tantivy starts its threads, with no database connection to inherit.
+            connections.close_all()
+            pool = multiprocessing.get_context("fork").Pool(workers, initializer=_worker_init)
+            prepared: Iterable[Sequence[Prepared | tantivy.Document]] = pool.imap(
+                _prepare_range, ranges
+            )
+        else:
+            pool = None
+            lookups = Lookups.load()
+            prepared = (_prepare_with(lookups, lo, hi) for lo, hi in ranges)
         count = 0
-        last_id = 0
-        while True:
-            chunk = list(rows_for_index().filter(pk__gt=last_id).order_by("pk")[:chunk_size])
-            if not chunk:
-                break
-            for row in chunk:
-                writer.add_document(build_document(row, lookups))
-            count += len(chunk)
-            last_id = chunk[-1]["id"]
-            if progress:
-                progress(len(chunk))
-        writer.commit()
-        writer.wait_merging_threads()
+        try:
+            index = engine.open_index(path)
+            writer = index.writer(heap_size=WRITER_HEAP * 2, num_threads=2)
+            for docs in prepared:
+                for doc in docs:
+                    writer.add_document(
+                        doc if isinstance(doc, tantivy.Document) else to_document(doc)
+                    )
+                count += len(docs)
+                if progress:
+                    progress(len(docs))
+            writer.commit()
+            writer.wait_merging_threads()
+        finally:
+            if pool is not None:
+                pool.close()
+                pool.join()
         engine.publish_generation(path)
     engine.reader.invalidate()
     apply_outbox()
     return count
+
+
+PARALLEL_FROM = 50_000
+_worker_lookups: Lookups | None = None
+
+
+def _id_ranges(chunk_size: int) -> list[tuple[int, int]]:
+    """Inclusive id ranges of about `chunk_size` published resources each."""
+    ids = list(rows_for_index().order_by("id").values_list("id", flat=True))
+    return [
+        (ids[i], ids[min(i + chunk_size, len(ids)) - 1]) for i in range(0, len(ids), chunk_size)
+    ]
+
+
+def _prepare_with(lookups: Lookups, lo: int, hi: int) -> list[tantivy.Document]:
+    return [build_document(row, lookups) for row in rows_for_index().filter(id__gte=lo, id__lte=hi)]
+
+
+def _worker_init() -> None:
+    global _worker_lookups
+    _worker_lookups = Lookups.load()
+
+
+def _prepare_range(bounds: tuple[int, int]) -> list[Prepared]:
+    assert _worker_lookups is not None
+    lo, hi = bounds
+    rows = rows_for_index().filter(id__gte=lo, id__lte=hi).order_by("id")
+    return [prepare(row, _worker_lookups) for row in rows]
 
 
 def published_count() -> int:

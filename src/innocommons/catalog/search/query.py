@@ -211,12 +211,12 @@ def snippet(text: str, tokens: list[str], width: int = 160) -> str:
     """An HTML-escaped excerpt around the first match, with matches in <mark>."""
     if not text:
         return ""
-    words = [t for t in tokens if len(t) >= 1]
-    pattern = (
-        re.compile("|".join(re.escape(t) for t in sorted(words, key=len, reverse=True)), re.I)
-        if words
-        else None
-    )
+    # Terms are stemmed ("microscop"): let an English term highlight the rest of its word.
+    parts = [
+        re.escape(t) + (r"[a-z]*" if t.isascii() else "")
+        for t in sorted(tokens, key=len, reverse=True)
+    ]
+    pattern = re.compile("|".join(parts), re.I) if parts else None
     start = 0
     if pattern:
         m = pattern.search(text)
