@@ -267,3 +267,14 @@ def test_suspending_an_organisation_hides_its_listings(world, client) -> None:
     account_services.verify_organisation(actor=world.admin_js, organisation_id=world.provider.pk)
     indexer.apply_outbox()
     assert search(SearchParams(q="暂停测试")).total == 1
+
+
+def test_an_index_from_an_older_schema_is_detected(world, search_dir) -> None:
+    factories.resource(world.provider, actor=world.provider_member, title_zh="模式升级")
+    indexer.apply_outbox()
+    live = engine.current_generation()
+    (live / "schema_version").write_text("1")
+    assert engine.is_stale()
+    indexer.reindex()
+    assert not engine.is_stale()
+    assert search(SearchParams(q="模式升级")).total == 1

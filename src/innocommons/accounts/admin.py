@@ -56,7 +56,7 @@ class OrganisationAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Organisation, form: Any, change: bool) -> None:
         with transaction.atomic():
             super().save_model(request, obj, form, change)
-            services._reindex_listings(obj)  # names and type are indexed with each listing
+            services.reindex_listings(obj)  # names and type are indexed with each listing
 
 
 @admin.register(StaffRole)

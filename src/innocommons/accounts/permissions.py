@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from innocommons.accounts.models import Membership, Organisation, StaffRole, User
 from innocommons.core.models import Region
 
@@ -104,5 +106,5 @@ def acting_user(request: Any) -> User:
     if not getattr(user, "is_authenticated", False):
         from innocommons.core.errors import DomainError
 
-        raise DomainError("authentication required", status=401)
+        raise DomainError(_("Sign-in required."), status=401)
     return user  # type: ignore[no-any-return]

@@ -122,7 +122,7 @@ def apply_organisation(*, actor: User, data: OrganisationInput) -> Organisation:
     return org
 
 
-def _reindex_listings(org: Organisation) -> None:
+def reindex_listings(org: Organisation) -> None:
     """Queue the organisation's listings for the search index (its status or name changed)."""
     from innocommons.catalog.search.outbox import enqueue
 
@@ -152,7 +152,7 @@ def _decide(*, actor: User, organisation_id: int, status: str, reason: str) -> O
         org.status_reason = reason
         org.verified_at = timezone.now() if status == Organisation.Status.VERIFIED else None
         org.save(update_fields=["status", "status_reason", "verified_at"])
-        _reindex_listings(org)
+        reindex_listings(org)
         audit.record(
             actor=actor,
             action=f"organisation.{status}",

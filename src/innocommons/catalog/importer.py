@@ -25,7 +25,7 @@ from innocommons.accounts import creditcode
 from innocommons.accounts.models import Organisation
 from innocommons.catalog.models import Kind, Resource, Status
 from innocommons.catalog.search.outbox import enqueue
-from innocommons.catalog.services import DETAIL_MODELS, _apply, clean_input
+from innocommons.catalog.services import DETAIL_MODELS, apply_input, clean_input
 from innocommons.catalog.validation import INPUT_FORMS
 from innocommons.core import audit
 from innocommons.core.errors import DomainError
@@ -478,7 +478,7 @@ def _write(
                 created_by=actor if getattr(actor, "pk", None) else None,
             )
             detail = DETAIL_MODELS[kind]()
-            _apply(resource, detail, kind, row.cleaned)
+            apply_input(resource, detail, kind, row.cleaned)
             if resource.region_id is None:
                 resource.region_id = Organisation.objects.values_list("region_id", flat=True).get(
                     pk=owner_id

@@ -50,7 +50,7 @@ def clean_input(kind: str, data: dict[str, Any]) -> dict[str, Any]:
     return form.cleaned_data
 
 
-def _apply(resource: Resource, detail: Any, kind: str, cleaned: dict[str, Any]) -> None:
+def apply_input(resource: Resource, detail: Any, kind: str, cleaned: dict[str, Any]) -> None:
     for name in COMMON_FIELDS:
         setattr(resource, name, cleaned.get(name) if name == "field" else cleaned.get(name) or "")
     resource.price_fen = cleaned.get("price_yuan")
@@ -68,7 +68,7 @@ def _apply(resource: Resource, detail: Any, kind: str, cleaned: dict[str, Any]) 
         setattr(detail, attr, value)
 
 
-def _current_values(resource: Resource) -> dict[str, Any]:
+def current_values(resource: Resource) -> dict[str, Any]:
     """The resource as form input, so a partial update can overlay changed keys."""
     data: dict[str, Any] = {
         "title_zh": resource.title_zh,
@@ -115,7 +115,7 @@ def create_resource(
     with transaction.atomic():
         resource = Resource(kind=kind, owner=org, region=org.region, created_by=actor)
         detail = DETAIL_MODELS[kind]()
-        _apply(resource, detail, kind, cleaned)
+        apply_input(resource, detail, kind, cleaned)
         resource.save()
         detail.resource = resource
         detail.save()
@@ -149,10 +149,10 @@ def update_resource(*, actor: User, resource_id: int, data: dict[str, Any]) -> R
     """Change a listing; keys missing from `data` keep their current values."""
     with transaction.atomic():
         resource = _get_for_edit(actor, resource_id)
-        merged = {**_current_values(resource), **data}
+        merged = {**current_values(resource), **data}
         cleaned = clean_input(resource.kind, merged)
         detail = resource.detail or DETAIL_MODELS[resource.kind](resource=resource)
-        _apply(resource, detail, resource.kind, cleaned)
+        apply_input(resource, detail, resource.kind, cleaned)
         resource.save()
         detail.save()
         audit.record(

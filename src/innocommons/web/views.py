@@ -330,7 +330,7 @@ def listing_edit(request: HttpRequest, resource_id: int) -> HttpResponseBase:
     if not permissions.can_edit_resources_of(request.user, resource.owner_id):
         raise Http404
     form = _listing_form(
-        resource.kind, request.POST or None, initial=services._current_values(resource)
+        resource.kind, request.POST or None, initial=services.current_values(resource)
     )
     if request.method == "POST":
         response = _save_listing(

@@ -97,8 +97,8 @@ def _join(*parts: str | None) -> str:
 
 
 # A document's content as plain values, cheap to send between processes:
-# (id, title, keywords, org, summary, kind, field_path, region, region_path, org_type, owner,
-#  published timestamp, price)
+# (id, title, keywords, org, all words, kind, field_path, region, region_path, org_type,
+#  owner, published timestamp, price)
 Prepared = tuple[int, str, str, str, str, str, list[str], str, list[str], str, int, int, int]
 
 
@@ -138,7 +138,7 @@ def prepare(row: dict[str, Any], lookups: Lookups) -> Prepared:
         title,
         keywords,
         org,
-        summary,
+        f"{title} {keywords} {org} {summary}",
         row["kind"],
         lookups.field_path(row["field_id"]),
         lookups.region_province.get(region, region),
@@ -156,7 +156,7 @@ def to_document(p: Prepared) -> tantivy.Document:
         title,
         keywords,
         org,
-        summary,
+        text,
         kind,
         field_path,
         province,
@@ -168,14 +168,14 @@ def to_document(p: Prepared) -> tantivy.Document:
     ) = p
     doc = tantivy.Document()
     doc.add_integer("id", rid)
-    for name, text in (
+    for name, value in (
         ("title", title),
         ("keywords", keywords),
         ("org", org),
-        ("summary", summary),
+        ("all", text),
     ):
-        if text:
-            doc.add_text(name, text)
+        if value:
+            doc.add_text(name, value)
     doc.add_text("kind", kind)
     doc.add_text("field", field_path[-1] if field_path else "none")
     for code in field_path:

@@ -21,8 +21,14 @@ from django.conf import settings
 
 from innocommons.catalog.search.segment import ANALYZER, ANALYZER_NAME
 
-TEXT_FIELDS = ("title", "keywords", "org", "summary")
+# "all" holds every word of a listing and decides what matches; title, keywords and the
+# organisation's name are indexed again on their own only to add weight when they match.
+TEXT_FIELDS = ("title", "keywords", "org", "all")
 FACET_FIELDS = ("kind", "field", "region", "org_type")
+
+
+# Bump when the schema or the analysis changes: an index built earlier must be rebuilt.
+SCHEMA_VERSION = "2"
 
 
 def build_schema() -> tantivy.Schema:
@@ -65,7 +71,19 @@ def new_generation() -> Path:
     stamp = time.strftime("%Y%m%dT%H%M%S") + f"-{time.time_ns() % 1_000_000:06d}"
     path = search_dir() / f"gen-{stamp}"
     path.mkdir()
+    (path / "schema_version").write_text(SCHEMA_VERSION)
     return path
+
+
+def is_stale(path: Path | None = None) -> bool:
+    """True when the live index was built with an older schema and needs `reindex`."""
+    path = path or current_generation()
+    if path is None:
+        return False
+    try:
+        return (path / "schema_version").read_text().strip() != SCHEMA_VERSION
+    except FileNotFoundError:
+        return True
 
 
 def publish_generation(path: Path) -> None:

@@ -209,6 +209,9 @@ def published_count() -> int:
 def run_forever(*, interval: float = 0.5, stop: Callable[[], bool] = lambda: False) -> None:
     """The indexer loop run by `innocommons indexer` (and by `serve` beside the server)."""
     engine.ensure_index()
+    if engine.is_stale():
+        log.info("search index was built with an older schema: rebuilding it")
+        reindex()
     log.info("search indexer started (index at %s)", engine.search_dir())
     next_prune = 0.0
     while not stop():

@@ -14,12 +14,13 @@ from typing import Any
 
 import tantivy
 
-from innocommons.catalog.models import HIDDEN_OWNER_STATUSES, Kind, Resource, Status
+from innocommons.catalog.models import HIDDEN_OWNER_STATUSES, Resource, Status
 from innocommons.catalog.search import engine
 from innocommons.catalog.search.segment import query_tokens
 
-# BM25 field weights: title above keywords above the organisation name above the summary.
-WEIGHTS = {"title": 3.0, "keywords": 2.0, "org": 1.5, "summary": 1.0}
+# Extra BM25 weight on top of the match in "all": title above keywords above the
+# organisation's name above the rest of the text.
+WEIGHTS = {"title": 2.0, "keywords": 1.0, "org": 0.5}
 MAX_PAGE_SIZE = 100
 MAX_OFFSET = 10_000
 SORTS = ("relevance", "newest")
@@ -83,23 +84,26 @@ def _term(name: str, value: str) -> tantivy.Query:
 
 
 def text_query(tokens: list[str]) -> tantivy.Query:
-    """Each token may match any weighted field; most tokens must match."""
+    """Most tokens must occur in the listing ("all"); matches in the title, keywords or
+    organisation name add weight. Only the "all" clause drives matching, so a query costs one
+    posting list per token; the weighting clauses are only read for candidate documents."""
     if not tokens:
         return tantivy.Query.all_query()
-    per_token = []
-    for token in tokens:
-        alternatives = [
-            tantivy.Query.boost_query(_term(name, token), weight)
-            for name, weight in WEIGHTS.items()
-        ]
-        per_token.append(tantivy.Query.disjunction_max_query(alternatives, tie_breaker=0.2))
+    per_token = [_term("all", t) for t in tokens]
     if len(per_token) == 1:
-        return per_token[0]
-    # All of 2 tokens; one may be missing from 3 or more (segmentation is never perfect).
-    need = len(per_token) if len(per_token) <= 2 else max(2, math.ceil(len(per_token) * 0.75))
-    return tantivy.Query.boolean_query(
-        [(tantivy.Occur.Should, q) for q in per_token], minimum_number_should_match=need
-    )
+        match = per_token[0]
+    else:
+        # All of 2 tokens; one may be missing from 3 or more (segmentation is never perfect).
+        need = len(per_token) if len(per_token) <= 2 else max(2, math.ceil(len(per_token) * 0.75))
+        match = tantivy.Query.boolean_query(
+            [(tantivy.Occur.Should, q) for q in per_token], minimum_number_should_match=need
+        )
+    boosts = [
+        (tantivy.Occur.Should, tantivy.Query.boost_query(_term(name, token), weight))
+        for token in tokens
+        for name, weight in WEIGHTS.items()
+    ]
+    return tantivy.Query.boolean_query([(tantivy.Occur.Must, match), *boosts])
 
 
 def _filter_query(name: str, value: str) -> tantivy.Query:
@@ -142,28 +146,26 @@ def search(params: SearchParams, *, with_facets: bool = True) -> SearchResult:
     searcher = engine.reader.searcher()
     query = _combine(base, params.filters, params.owner)
     offset = (params.page - 1) * params.page_size
-    if params.sort == "newest" or not tokens:
-        result = searcher.search(
-            query,
-            params.page_size,
-            count=True,
-            order_by_field="published",
-            order=tantivy.Order.Desc,
-            offset=offset,
-        )
-    else:
-        result = searcher.search(query, params.page_size, count=True, offset=offset)
+    facets: dict[str, dict[str, int]] = {}
+    total: int | None = None
+    if with_facets:
+        facets, total = _facets(searcher, base, params)
+    # With the total known from the aggregation, the top hits need no full count, which lets
+    # Tantivy skip blocks that cannot reach the top (block-max WAND).
+    by_date = params.sort == "newest" or not tokens
+    kwargs: dict[str, Any] = {"count": total is None, "offset": offset}
+    if by_date:
+        kwargs.update(order_by_field="published", order=tantivy.Order.Desc)
+    result = searcher.search(query, params.page_size, **kwargs)
+    if total is None:
+        total = int(getattr(result, "count", 0) or 0)
     addresses = [addr for _, addr in result.hits]
     ids = [int(i or 0) for i in searcher.fast_field_values("id", addresses)] if addresses else []
-    by_date = params.sort == "newest" or not tokens
     # Sorted by date, Tantivy's "score" is the timestamp: report no relevance score instead.
     scores = [None if by_date else float(score) for score, _ in result.hits]
-    facets: dict[str, dict[str, int]] = {}
-    if with_facets:
-        facets = _facets(searcher, base, params)
     return SearchResult(
         params=params,
-        total=int(getattr(result, "count", 0) or 0),
+        total=total,
         hits=_hydrate(ids, scores, tokens),
         facets=facets,
         tokens=tokens,
@@ -172,22 +174,22 @@ def search(params: SearchParams, *, with_facets: bool = True) -> SearchResult:
 
 def _facets(
     searcher: tantivy.Searcher, base: tantivy.Query, params: SearchParams
-) -> dict[str, dict[str, int]]:
-    """Counts per facet value. A facet that is itself filtered is counted without its own
-    filter, so the sidebar still offers its other values (multi-select style)."""
+) -> tuple[dict[str, dict[str, int]], int]:
+    """Counts per facet value, and the number of matches. A facet that is itself filtered is
+    counted without its own filter, so the sidebar still offers its other values."""
     filters = params.filters
-    plain = tuple(n for n in engine.FACET_FIELDS if n not in filters)
-    facets: dict[str, dict[str, int]] = {}
-    if plain:
-        agg = searcher.aggregate(_combine(base, filters, params.owner), _facet_spec(plain))
-        for name in plain:
-            facets[name] = _buckets(agg, name)
+    spec = _facet_spec(engine.FACET_FIELDS)
+    agg = searcher.aggregate(_combine(base, filters, params.owner), spec)
+    facets = {name: _buckets(agg, name) for name in engine.FACET_FIELDS}
+    # Every document has exactly one org_type, so its buckets add up to the total.
+    org_types = agg.get("org_type", {})
+    total = sum(facets["org_type"].values()) + int(org_types.get("sum_other_doc_count", 0))
     for name in engine.FACET_FIELDS:
         if name in filters:
             others = {k: v for k, v in filters.items() if k != name}
             agg = searcher.aggregate(_combine(base, others, params.owner), _facet_spec((name,)))
             facets[name] = _buckets(agg, name)
-    return facets
+    return facets, total
 
 
 def _hydrate(ids: list[int], scores: list[float | None], tokens: list[str]) -> list[Hit]:
@@ -234,6 +236,3 @@ def snippet(text: str, tokens: list[str], width: int = 160) -> str:
         pos = m.end()
     out.append(html.escape(excerpt[pos:]))
     return html.escape(prefix) + "".join(out) + html.escape(suffix)
-
-
-KIND_VALUES = set(Kind.values)

@@ -62,4 +62,8 @@ def query_tokens(text: str) -> list[str]:
             seen[token] = None
             if len(seen) >= MAX_QUERY_TOKENS:
                 break
-    return list(seen)
+    tokens = list(seen)
+    # A lone Chinese character ("的", "仪", "高") matches a large part of the catalog and adds
+    # little: drop such tokens when the query has real words besides them.
+    words_only = [t for t in tokens if len(t) > 1 or t.isascii()]
+    return words_only or tokens

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from innocommons.catalog import demo
+from innocommons.catalog.search import engine
 from innocommons.catalog.search.indexer import apply_outbox, published_count, reindex
 
 SIZES = {"small": 0, "medium": 20_000, "large": 200_000}
@@ -46,10 +47,10 @@ class Command(BaseCommand):
             self.stdout.write(f"Synthetic listings: {made} new.")
             with tqdm(total=published_count(), unit="doc", desc="index", disable=quiet) as bar:
                 reindex(progress=bar.update)
+        elif created or engine.is_stale():
+            reindex()
         else:
             apply_outbox()
-            if created:
-                reindex()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo ready in {time.monotonic() - started:.1f} s. Accounts (password "

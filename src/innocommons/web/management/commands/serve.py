@@ -12,6 +12,8 @@ from typing import Any
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from innocommons.catalog.search import engine
+
 
 def default_workers() -> int:
     # gunicorn's rule of thumb; threads per worker cover slow clients on a small machine.
@@ -35,6 +37,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **opts: Any) -> None:
         call_command("collectstatic", interactive=False, verbosity=0)
+        if engine.is_stale():
+            self.stdout.write("The search index predates this version; rebuilding it first…")
+            call_command("reindex")
         env = os.environ.copy()
         cmd = [
             sys.executable,
