@@ -140,8 +140,11 @@ def bench_tantivy(qs: list[tuple[str, str]]) -> tuple[list[float], Any]:
         params = SearchParams(q=q, **dict(urllib.parse.parse_qsl(facet))).clamp()
         start = time.perf_counter()
         tokens = query_tokens(q)
-        query = _combine(text_query(tokens), params.filters, None)
+        query = _combine(text_query(tokens, searcher), params.filters, None)
         agg = searcher.aggregate(query, _facet_spec(engine.FACET_FIELDS))
+        if not agg["kind"]["buckets"] and len(tokens) >= 3:
+            query = _combine(text_query(tokens, searcher, relaxed=True), params.filters, None)
+            agg = searcher.aggregate(query, _facet_spec(engine.FACET_FIELDS))
         searcher.search(query, 20, count=False)
         elapsed = (time.perf_counter() - start) * 1000
         if i >= 20:

@@ -278,3 +278,25 @@ def test_an_index_from_an_older_schema_is_detected(world, search_dir) -> None:
     indexer.reindex()
     assert not engine.is_stale()
     assert search(SearchParams(q="模式升级")).total == 1
+
+
+def test_every_word_must_match_then_most_words_when_nothing_has_all(catalog) -> None:
+    assert ids(search(SearchParams(q="固态 锂电池"))) == [catalog["battery"].pk]
+    # No listing has all of these words: the search relaxes to most of them.
+    assert ids(search(SearchParams(q="固态 锂电池 电解质 火星")))[:1] == [catalog["battery"].pk]
+    assert search(SearchParams(q="锂电池 火星")).total == 0  # two words: both required
+    # Without facets (exports) the same relaxation applies.
+    relaxed = search(SearchParams(q="固态 锂电池 电解质 火星"), with_facets=False)
+    assert relaxed.total == 1
+
+
+def test_common_words_rank_but_do_not_filter_in_a_large_catalog(catalog, monkeypatch) -> None:
+    from innocommons.catalog.search import query as query_module
+
+    # In this small catalog every word filters: no listing has both words.
+    assert search(SearchParams(q="扫描电镜 结构")).total == 0
+    # Pretend the catalog is large: "结构" (in 2 of 4 listings) becomes a common word that
+    # only adds weight, so the distinctive "扫描电镜" decides what matches.
+    monkeypatch.setattr(query_module, "COMMON_MIN_DOCS", 0)
+    monkeypatch.setattr(query_module, "COMMON_SHARE", 0.3)
+    assert ids(search(SearchParams(q="扫描电镜 结构"))) == [catalog["sem"].pk]

@@ -448,10 +448,16 @@ class Synthesizer:
         resources = _RawTable(Resource)
         details = {m: _RawTable(m) for m in (Instrument, Service, Achievement, Expert)}
         made = 0
+        # On a first run nothing exists yet: skip the per-chunk existence check.
+        any_existing = Resource.objects.filter(ref__startswith=SYNTH_PREFIX).exists()
         for lo in range(start, start + count, chunk):
             hi = min(start + count, lo + chunk)
             refs = [f"{SYNTH_PREFIX}{i}" for i in range(lo, hi)]
-            have = set(Resource.objects.filter(ref__in=refs).values_list("ref", flat=True))
+            have = (
+                set(Resource.objects.filter(ref__in=refs).values_list("ref", flat=True))
+                if any_existing
+                else set()
+            )
             todo = [i for i in range(lo, hi) if f"{SYNTH_PREFIX}{i}" not in have]
             with transaction.atomic():
                 first_id = resources.reserve_ids(len(todo))

@@ -21,6 +21,9 @@ from innocommons.catalog.search.segment import query_tokens
 # Extra BM25 weight on top of the match in "all": title above keywords above the
 # organisation's name above the rest of the text.
 WEIGHTS = {"title": 2.0, "keywords": 1.0, "org": 0.5}
+# A token in more than this share of the catalog only ranks, it does not filter.
+COMMON_SHARE = 0.05
+COMMON_MIN_DOCS = 1000  # in a small catalog every token filters
 MAX_PAGE_SIZE = 100
 MAX_OFFSET = 10_000
 SORTS = ("relevance", "newest")
@@ -83,26 +86,42 @@ def _term(name: str, value: str) -> tantivy.Query:
     return tantivy.Query.term_query(engine.SCHEMA, name, value)
 
 
-def text_query(tokens: list[str]) -> tantivy.Query:
-    """Most tokens must occur in the listing ("all"); matches in the title, keywords or
-    organisation name add weight. Only the "all" clause drives matching, so a query costs one
-    posting list per token; the weighting clauses are only read for candidate documents."""
+def text_query(
+    tokens: list[str], searcher: tantivy.Searcher | None = None, *, relaxed: bool = False
+) -> tantivy.Query:
+    """Which listings match, and how they rank.
+
+    Matching happens on "all" (every word of a listing): each distinctive token must occur
+    (`relaxed`: three in four of them). Tokens found in more than COMMON_SHARE of a large
+    catalog ("技术", "system") do not decide what matches, they only add weight, so long
+    posting lists never drive the search. Matches in the title, keywords or organisation
+    name add weight on top; those clauses are only read for candidate documents.
+    """
     if not tokens:
         return tantivy.Query.all_query()
-    per_token = [_term("all", t) for t in tokens]
-    if len(per_token) == 1:
-        match = per_token[0]
-    else:
-        # All of 2 tokens; one may be missing from 3 or more (segmentation is never perfect).
-        need = len(per_token) if len(per_token) <= 2 else max(2, math.ceil(len(per_token) * 0.75))
+    rare, common = tokens, []
+    if searcher is not None and len(tokens) > 1:
+        limit = max(COMMON_MIN_DOCS, COMMON_SHARE * searcher.num_docs)
+        rare = [t for t in tokens if searcher.doc_freq("all", t) <= limit]
+        common = [t for t in tokens if t not in rare]
+        if not rare:
+            rare, common = tokens, []
+    core = [_term("all", t) for t in rare]
+    if len(core) == 1:
+        match = core[0]
+    elif relaxed and len(core) >= 3:
         match = tantivy.Query.boolean_query(
-            [(tantivy.Occur.Should, q) for q in per_token], minimum_number_should_match=need
+            [(tantivy.Occur.Should, q) for q in core],
+            minimum_number_should_match=math.ceil(len(core) * 0.75),
         )
+    else:
+        match = tantivy.Query.boolean_query([(tantivy.Occur.Must, q) for q in core])
     boosts = [
         (tantivy.Occur.Should, tantivy.Query.boost_query(_term(name, token), weight))
         for token in tokens
         for name, weight in WEIGHTS.items()
     ]
+    boosts += [(tantivy.Occur.Should, _term("all", t)) for t in common]
     return tantivy.Query.boolean_query([(tantivy.Occur.Must, match), *boosts])
 
 
@@ -142,14 +161,23 @@ def search(params: SearchParams, *, with_facets: bool = True) -> SearchResult:
     """Run a search. Never raises for any user text."""
     params.clamp()
     tokens = query_tokens(params.q)
-    base = text_query(tokens)
     searcher = engine.reader.searcher()
-    query = _combine(base, params.filters, params.owner)
+    base = text_query(tokens, searcher)
     offset = (params.page - 1) * params.page_size
     facets: dict[str, dict[str, int]] = {}
     total: int | None = None
     if with_facets:
         facets, total = _facets(searcher, base, params)
+        if total == 0 and len(tokens) >= 3:
+            # Nothing has every word: accept listings with most of them.
+            base = text_query(tokens, searcher, relaxed=True)
+            facets, total = _facets(searcher, base, params)
+    elif (
+        len(tokens) >= 3
+        and not searcher.search(_combine(base, params.filters, params.owner), 1, count=False).hits
+    ):
+        base = text_query(tokens, searcher, relaxed=True)
+    query = _combine(base, params.filters, params.owner)
     # With the total known from the aggregation, the top hits need no full count, which lets
     # Tantivy skip blocks that cannot reach the top (block-max WAND).
     by_date = params.sort == "newest" or not tokens
