@@ -36,39 +36,46 @@ FACETS = [
 ]
 
 
+COMMON = [
+    "检测",
+    "技术",
+    "系统",
+    "材料",
+    "分析",
+    "服务",
+    "设备",
+    "测试",
+    "智能",
+    "新能源",
+    "testing",
+    "analysis",
+    "system",
+    "materials",
+    "high",
+    "electron",
+]
+
+
 def queries(count: int = 200) -> list[tuple[str, str]]:
-    """Deterministic (query, facet) pairs from the generator's vocabulary."""
+    """Deterministic (query, facet) pairs of 1–3 terms, common and rare, Chinese and English,
+    drawn from the generator's vocabulary; one in three with a facet filter."""
+    from innocommons.catalog.search.segment import query_tokens
+
     vocab = json.loads((ROOT / "src/innocommons/catalog/data/synthetic.json").read_text())
     rng = random.Random(7)
-    words_zh = [
-        x["zh"]
-        for k in (
-            "instrument_families",
-            "service_topics",
-            "achievement_topics",
-            "applications",
-            "qualifiers",
-        )
-        for x in vocab[k]
-    ]
-    words_en = [
-        x["en"]
-        for k in ("instrument_families", "service_topics", "achievement_topics", "applications")
-        for x in vocab[k]
-    ]
-    rare = ["Bruker", "AVANCE", "Orbitrap", "冷冻电镜", "钙钛矿", "单细胞", "CNAS", "太赫兹"]
+    rare: list[str] = []
+    for key in ("instrument_families", "service_topics", "achievement_topics", "applications"):
+        for entry in vocab[key]:
+            rare += [t for t in query_tokens(entry["zh"]) if len(t) > 1][:1]
+            rare += [w for w in entry["en"].split() if len(w) > 5][:1]
+    rare += ["Bruker", "Orbitrap", "冷冻电镜", "钙钛矿", "单细胞", "CNAS", "太赫兹", "Zeiss"]
+    rare = sorted(set(rare))
     out = []
     for i in range(count):
-        roll = i % 4
-        if roll == 0:
-            q = rng.choice(words_zh)
-        elif roll == 1:
-            q = " ".join(rng.choice(words_en).split()[: rng.randint(1, 3)])
-        elif roll == 2:
-            q = f"{rng.choice(words_zh)} {rng.choice(words_zh)}"
-        else:
-            q = rng.choice(rare)
-        out.append((q, FACETS[i % len(FACETS)]))
+        terms = [
+            rng.choice(COMMON) if rng.random() < 0.4 else rng.choice(rare) for _ in range(1 + i % 3)
+        ]
+        out.append((" ".join(terms), FACETS[i % len(FACETS)]))
     return out
 
 
@@ -124,11 +131,14 @@ def bench_api(qs: list[tuple[str, str]]) -> list[float]:
         server.wait(30)
 
 
-def bench_tantivy(qs: list[tuple[str, str]]) -> tuple[list[float], Any]:
+def _setup_django() -> None:
     os.environ.update(env())
     import django
 
     django.setup()
+
+
+def bench_tantivy(qs: list[tuple[str, str]]) -> tuple[list[float], Any]:
     from innocommons.catalog.search import engine
     from innocommons.catalog.search.query import SearchParams, _combine, _facet_spec, text_query
     from innocommons.catalog.search.segment import query_tokens
@@ -216,6 +226,7 @@ def main() -> None:
     path = data_dir()
     if not (path / "generated").exists():
         generate.main()
+    _setup_django()
     qs = queries()
     print(f"{len(qs)} queries over {N:,} resources ({path})")
     api = bench_api(qs)
