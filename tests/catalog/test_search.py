@@ -300,3 +300,19 @@ def test_common_words_rank_but_do_not_filter_in_a_large_catalog(catalog, monkeyp
     monkeypatch.setattr(query_module, "COMMON_MIN_DOCS", 0)
     monkeypatch.setattr(query_module, "COMMON_SHARE", 0.3)
     assert ids(search(SearchParams(q="扫描电镜 结构"))) == [catalog["sem"].pk]
+
+
+def test_api_hits_are_hydrated_too_and_follow_the_language(world, client) -> None:
+    r = factories.resource(
+        world.provider,
+        actor=world.provider_member,
+        title_zh="过期接口材料",
+        title_en="Expired API material",
+    )
+    indexer.apply_outbox()
+    body = client.get("/api/v1/search", {"q": "过期接口材料"}, HTTP_ACCEPT_LANGUAGE="en").json()
+    assert body["items"][0]["title"] == "Expired API material"
+    assert body["items"][0]["owner_name"] == world.provider.name_zh  # no English name given
+    type(r).objects.filter(pk=r.pk).update(status="draft")
+    body = client.get("/api/v1/search", {"q": "过期接口材料"}).json()
+    assert body["items"] == []

@@ -13,7 +13,7 @@ from innocommons.accounts.permissions import acting_user
 from innocommons.catalog import selectors, services
 from innocommons.catalog.exports import export_response
 from innocommons.catalog.presenters import resource_dict
-from innocommons.catalog.search.query import SearchParams, search
+from innocommons.catalog.search.query import SearchParams, hit_rows, search
 from innocommons.core.apiutils import AUTH, current_user
 
 router = Router(tags=["catalog"])
@@ -70,33 +70,12 @@ def _params(query: SearchQuery) -> SearchParams:
 
 @router.get("/search", response=SearchOut, summary="Full-text search over the catalog")
 def search_catalog(request: HttpRequest, query: Query[SearchQuery]) -> dict[str, Any]:
-    result = search(_params(query))
-    # Plain dicts: ninja validates the response once against SearchOut.
-    items = [
-        {
-            "id": r.pk,
-            "kind": r.kind,
-            "title": r.title,
-            "summary": r.summary,
-            "snippet": hit.snippet,
-            "region": r.region_id,
-            "region_name": r.region.name,
-            "owner": r.owner_id,
-            "owner_name": r.owner.name,
-            "field": r.field.code if r.field else None,
-            "price_fen": r.price_fen,
-            "url": f"/resources/{r.pk}/",
-            "score": hit.score,
-            "published_at": r.published_at,
-        }
-        for hit in result.hits
-        for r in (hit.resource,)
-    ]
+    result = search(_params(query), hydrate=False)
     return {
         "total": result.total,
         "page": result.params.page,
         "page_size": result.params.page_size,
-        "items": items,
+        "items": hit_rows(result),
         "facets": result.facets,
     }
 
