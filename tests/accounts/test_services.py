@@ -157,3 +157,13 @@ def test_audit_log_is_append_only(world) -> None:
         entry.save()
     with pytest.raises(PermissionError):
         entry.delete()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("website", "javascript:alert(1)"), ("website", "ftp://x.cn"), ("contact_email", "a@")],
+)
+def test_links_shown_on_public_pages_are_validated(field: str, value: str) -> None:
+    with pytest.raises(DomainError) as exc:
+        _apply(factories.user(), **{field: value})
+    assert exc.value.field == field

@@ -231,3 +231,12 @@ def test_org_admin_manages_members_on_the_web(client, world) -> None:
     client.post(url, {"username": "nobody", "role": ""})
     assert not world.provider.memberships.filter(user=world.outsider).exists()
     assert AuditEntry.objects.filter(action="membership.role").count() == 2
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "/\\evil.example"])
+def test_status_change_never_redirects_off_site(client, world, listing, target) -> None:
+    client.force_login(world.provider_member)
+    resp = client.post(
+        reverse("web:listing_status", args=[listing.pk]), {"status": "draft", "next": target}
+    )
+    assert resp.status_code == 302 and resp["Location"] == reverse("web:my_listings")

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator, validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -67,6 +69,22 @@ class OrganisationInput:
     description: str = ""
 
 
+def _validate_contacts(data: OrganisationInput) -> None:
+    """Website and e-mail end up in links on public pages: only http(s) URLs, real e-mails."""
+    if data.website:
+        try:
+            URLValidator(schemes=["http", "https"])(data.website)
+        except ValidationError:
+            raise DomainError(
+                _("Enter a web address starting with http:// or https://."), field="website"
+            ) from None
+    if data.contact_email:
+        try:
+            validate_email(data.contact_email)
+        except ValidationError:
+            raise DomainError(_("Enter a valid e-mail address."), field="contact_email") from None
+
+
 def apply_organisation(*, actor: User, data: OrganisationInput) -> Organisation:
     """A signed-in user registers an organisation; it waits for its region to verify it.
 
@@ -81,6 +99,7 @@ def apply_organisation(*, actor: User, data: OrganisationInput) -> Organisation:
         raise DomainError(_("Unknown organisation type."), field="type")
     check = validate_credit_code(data.credit_code)
     region = get_region(data.region)
+    _validate_contacts(data)
     with transaction.atomic():
         if Organisation.objects.filter(credit_code=check.code).exists():
             raise DomainError(

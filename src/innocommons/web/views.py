@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -371,16 +372,10 @@ def listing_status(request: HttpRequest, resource_id: int) -> HttpResponseBase:
     messages.success(
         request, _("Status changed to “%(status)s”.") % {"status": resource.get_status_display()}
     )
-    return (
-        redirect(request.POST.get("next") or "web:my_listings")
-        if _safe_next(request)
-        else redirect("web:my_listings")
-    )
-
-
-def _safe_next(request: HttpRequest) -> bool:
     nxt = request.POST.get("next", "")
-    return nxt.startswith("/") and not nxt.startswith("//")
+    if url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}):
+        return redirect(nxt)
+    return redirect("web:my_listings")
 
 
 @login_required
