@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -30,6 +32,23 @@ def cli(data: Path, *args: str, timeout: int = 300) -> subprocess.CompletedProce
         timeout=timeout,
         check=False,
     )
+
+
+def _request(url: str, body: dict | None = None, token: str | None = None) -> dict:
+    req = urllib.request.Request(url, data=json.dumps(body).encode() if body else None)
+    req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return json.loads(resp.read())
+
+
+def _post(url: str, body: dict, token: str | None = None) -> dict:
+    return _request(url, body, token)
+
+
+def _get(url: str, token: str | None = None) -> dict:
+    return _request(url, None, token)
 
 
 def _free_port() -> int:
@@ -104,6 +123,29 @@ def test_serve_answers_over_http_and_indexes_new_listings(demo_dir: Path) -> Non
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as r:
             html = r.read().decode()
         assert "<html" in html and r.headers["X-Frame-Options"] == "DENY"
+        # A listing published over the API is findable within seconds: the indexer that
+        # `serve` runs beside gunicorn applies the outbox.
+        base = f"http://127.0.0.1:{port}/api/v1"
+        token = _post(
+            f"{base}/auth/token", {"username": "provider", "password": "innocommons-demo"}
+        )["token"]
+        me = _get(f"{base}/me", token)
+        created = _post(
+            f"{base}/resources",
+            {
+                "kind": "service",
+                "owner": me["memberships"][0]["organisation"],
+                "title_zh": "太赫兹无损检测服务",
+                "publish": True,
+            },
+            token,
+        )
+        assert created["status"] == "published"
+        deadline = time.monotonic() + 15
+        query = urllib.parse.quote("太赫兹无损检测")
+        while _get(f"{base}/search?q={query}")["total"] == 0:
+            assert time.monotonic() < deadline, "the new listing was not indexed in 15 s"
+            time.sleep(0.3)
     finally:
         server.terminate()
         server.wait(30)
