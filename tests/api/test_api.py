@@ -159,3 +159,32 @@ def test_login_throttling_locks_out_after_repeated_failures(client, world, setti
     )
     assert resp.status_code == 429
     assert resp.json()["detail"]
+
+
+def test_login_throttling_counts_clients_behind_a_proxy_separately(client, world, settings) -> None:
+    settings.AXES_ENABLED = True
+    settings.AXES_FAILURE_LIMIT = 2
+    settings.AXES_IPWARE_PROXY_COUNT = 1
+    settings.AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+    settings.AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+    for _ in range(2):
+        client.post(
+            "/api/v1/auth/token",
+            {"username": "prov", "password": "bad"},
+            content_type="application/json",
+            HTTP_X_FORWARDED_FOR="203.0.113.7, 10.0.0.1",
+        )
+    locked = client.post(
+        "/api/v1/auth/token",
+        {"username": "prov", "password": "pw-prov"},
+        content_type="application/json",
+        HTTP_X_FORWARDED_FOR="203.0.113.7, 10.0.0.1",
+    )
+    assert locked.status_code == 429
+    other = client.post(
+        "/api/v1/auth/token",
+        {"username": "prov", "password": "pw-prov"},
+        content_type="application/json",
+        HTTP_X_FORWARDED_FOR="198.51.100.9, 10.0.0.1",
+    )
+    assert other.status_code == 201

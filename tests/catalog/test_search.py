@@ -316,3 +316,24 @@ def test_api_hits_are_hydrated_too_and_follow_the_language(world, client) -> Non
     type(r).objects.filter(pk=r.pk).update(status="draft")
     body = client.get("/api/v1/search", {"q": "过期接口材料"}).json()
     assert body["items"] == []
+
+
+def test_a_cursor_beyond_the_newest_row_is_clamped_after_a_restore(world) -> None:
+    factories.resource(world.provider, actor=world.provider_member, title_zh="恢复前")
+    indexer.apply_outbox()
+    engine.write_cursor(engine.current_generation(), 10**9)  # as if the DB were restored
+    r = factories.resource(world.provider, actor=world.provider_member, title_zh="恢复后新增")
+    indexer.apply_outbox()
+    assert ids(search(SearchParams(q="恢复后新增"))) == [r.pk]
+
+
+def test_a_suspended_organisations_listings_leave_its_public_list(world, client) -> None:
+    factories.resource(world.provider, actor=world.provider_member, title_zh="公开列表")
+    url = f"/api/v1/organisations/{world.provider.pk}/resources"
+    assert client.get(url).json()["total"] == 1
+    from innocommons.accounts import services as account_services
+
+    account_services.suspend_organisation(
+        actor=world.admin_js, organisation_id=world.provider.pk, reason="核查中"
+    )
+    assert client.get(url).json()["total"] == 0

@@ -310,7 +310,8 @@ class Expert(models.Model):
 
 class SearchOutbox(models.Model):
     """A resource whose search document must be refreshed. Written in the same transaction
-    as the change; the indexer applies and deletes rows after its Tantivy commit."""
+    as the change. An ordered log shared by every app host: each host's indexer follows it
+    with its own cursor; rows are pruned a week after every index has applied them."""
 
     resource_id = models.BigIntegerField(db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -49,7 +49,7 @@ def organisation_resources(
         or permissions.is_operator(user)
         or permissions.is_auditor(user)
     ):
-        qs = qs.filter(status=Status.PUBLISHED)
+        qs = qs.filter(status=Status.PUBLISHED).exclude(owner__status__in=HIDDEN_OWNER_STATUSES)
     if status in Status.values:
         qs = qs.filter(status=status)
     if kind in Kind.values:

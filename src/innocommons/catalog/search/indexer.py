@@ -22,6 +22,7 @@ from datetime import timedelta
 
 import tantivy
 from django.db import connections
+from django.db.models import Max
 from django.utils import timezone
 
 from innocommons.catalog.models import Resource, SearchOutbox, Status
@@ -52,8 +53,10 @@ def apply_outbox(batch_size: int = 2000) -> int:
     applied = 0
     with engine.writer_lock():
         path = engine.current_generation() or _create_empty()
-        cursor = engine.read_cursor(path)
+        cursor = _checked_cursor(path)
         done = _applied_above_cursor.setdefault(str(path), set())
+        if cursor < engine.read_cursor(path):
+            done.clear()  # restored database: remembered ids may now name other changes
         index: tantivy.Index | None = None
         writer: tantivy.IndexWriter | None = None
         lookups: Lookups | None = None
@@ -98,6 +101,15 @@ def apply_outbox(batch_size: int = 2000) -> int:
     return applied
 
 
+def _checked_cursor(path: engine.Path) -> int:
+    """The index's cursor, or 0 when it lies beyond the newest outbox row: the database was
+    restored from a backup and its ids start lower again, so every row is applied anew
+    (applying is idempotent) rather than skipped."""
+    cursor = engine.read_cursor(path)
+    newest = SearchOutbox.objects.aggregate(newest=Max("id"))["newest"] or 0
+    return cursor if cursor <= newest else 0
+
+
 def prune_outbox() -> int:
     """Delete outbox rows older than RETENTION that this index has settled past."""
     path = engine.current_generation()
@@ -135,7 +147,7 @@ def reindex(
     with engine.writer_lock():
         live = engine.current_generation()
         # Everything after the live index's cursor is re-applied to the new one afterwards.
-        start_cursor = engine.read_cursor(live) if live else 0
+        start_cursor = _checked_cursor(live) if live else 0
         path = engine.new_generation()
         engine.write_cursor(path, start_cursor)
         ranges = _id_ranges(chunk_size)

@@ -59,7 +59,9 @@ class Command(BaseCommand):
             )
         self.stdout.write(
             self.style.SUCCESS(
-                f"Imported {report.imported} {opts['kind']} ({report.created_organisations} new "
-                f"unverified organisation(s)); {len(report.rejected)} row(s) rejected."
+                f"Imported {report.imported} {opts['kind']}: {report.published} published, "
+                f"{report.imported - report.published} draft(s) waiting for their "
+                f"organisation's verification; {report.created_organisations} new unverified "
+                f"organisation(s); {len(report.rejected)} row(s) rejected."
             )
         )
