@@ -41,9 +41,14 @@ if not SECRET_KEY:
             import secrets
 
             DATA_DIR.mkdir(parents=True, exist_ok=True)
-            SECRET_KEY = secrets.token_urlsafe(50)
-            key_file.write_text(SECRET_KEY)
-            key_file.chmod(0o600)
+            try:
+                # Created private from the start; the first of several workers wins.
+                fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "w") as fh:
+                    fh.write(secrets.token_urlsafe(50))
+            except FileExistsError:
+                pass
+            SECRET_KEY = key_file.read_text().strip()
 
 ALLOWED_HOSTS = [
     h.strip()
@@ -74,6 +79,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "innocommons.core.middleware.RejectNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -160,7 +166,9 @@ LOGOUT_REDIRECT_URL = "web:home"
 
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = 0.25  # hours
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Lock a username from one address: a stranger cannot lock a regional administrator out
+# from elsewhere, and one address cannot try many passwords on one account.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = not env_bool("INNOCOMMONS_DISABLE_AXES")
 AXES_LOCKOUT_CALLABLE = "innocommons.accounts.lockout.lockout_response"

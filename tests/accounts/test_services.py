@@ -167,3 +167,12 @@ def test_links_shown_on_public_pages_are_validated(field: str, value: str) -> No
     with pytest.raises(DomainError) as exc:
         _apply(factories.user(), **{field: value})
     assert exc.value.field == field
+
+
+def test_granting_a_role_to_an_unknown_user_is_a_404_and_grants_are_audited_once(world) -> None:
+    with pytest.raises(DomainError) as exc:
+        services.grant_staff_role(actor=world.operator, user_id=999_999, role="auditor")
+    assert exc.value.status == 404
+    for _ in range(2):
+        services.grant_staff_role(actor=world.operator, user_id=world.outsider.pk, role="auditor")
+    assert AuditEntry.objects.filter(action="staff_role.grant").count() == 1

@@ -188,3 +188,40 @@ def test_login_throttling_counts_clients_behind_a_proxy_separately(client, world
         HTTP_X_FORWARDED_FOR="198.51.100.9, 10.0.0.1",
     )
     assert other.status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body"),
+    [
+        ("post", "/api/v1/auth/token", {"username": "a\x00b", "password": "x"}),
+        (
+            "post",
+            "/api/v1/organisations",
+            {"name_zh": "x\x00", "type": "enterprise", "credit_code": "x", "region": "310000"},
+        ),
+    ],
+)
+def test_nul_characters_in_bodies_are_refused_with_400(client, world, method, url, body) -> None:
+    client.force_login(world.outsider)
+    resp = getattr(client, method)(url, body, content_type="application/json")
+    assert resp.status_code == 400 and resp.json()["detail"]
+
+
+def test_nul_characters_in_query_strings_are_dropped(client, world) -> None:
+    assert client.get("/api/v1/organisations", {"q": "a\x00b", "type": "\x00"}).status_code == 200
+    assert client.get("/api/v1/regions", {"level": "province\x00"}).status_code == 200
+
+
+def test_contacts_are_public_and_usernames_are_not_revealed(client, world) -> None:
+    world.provider.contact_email = "lab@nju.example"
+    world.provider.save()
+    body = client.get(f"/api/v1/organisations/{world.provider.pk}").json()
+    assert body["contact_email"] == "lab@nju.example" and "credit_code" not in body
+    client.force_login(world.provider_member)  # a member, not an admin
+    for username in ("nobody", "no-such-user"):
+        resp = client.post(
+            f"/api/v1/organisations/{world.provider.pk}/members",
+            {"username": username},
+            content_type="application/json",
+        )
+        assert resp.status_code == 403

@@ -125,7 +125,6 @@ class MembershipAdmin(admin.ModelAdmin):
 class ApiTokenAdmin(admin.ModelAdmin):
     list_display = ("name", "user", "hint", "created_at", "last_used_at", "revoked_at")
     readonly_fields = ("user", "name", "hint", "key_hash", "created_at", "last_used_at")
-    exclude = ()
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib.auth import authenticate
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 
 from innocommons.accounts import permissions, selectors, services
 from innocommons.accounts.models import Membership, Organisation, User
@@ -110,6 +110,8 @@ def me(request: HttpRequest) -> MeOut:
 
 
 class OrganisationOut(Schema):
+    """Public profile, including how to get in touch (listings are worthless otherwise)."""
+
     id: int
     name: str
     name_zh: str
@@ -122,6 +124,9 @@ class OrganisationOut(Schema):
     is_tech_sme: bool
     website: str
     description: str
+    contact_email: str
+    contact_phone: str
+    address: str
     url: str
 
 
@@ -129,9 +134,6 @@ class OrganisationPrivateOut(OrganisationOut):
     credit_code: str | None
     credit_code_flagged: bool
     status_reason: str
-    contact_email: str
-    contact_phone: str
-    address: str
 
 
 def organisation_out(user: Any, org: Organisation) -> OrganisationOut:
@@ -148,6 +150,9 @@ def organisation_out(user: Any, org: Organisation) -> OrganisationOut:
         "is_tech_sme": org.is_tech_sme,
         "website": org.website,
         "description": org.description,
+        "contact_email": org.contact_email,
+        "contact_phone": org.contact_phone,
+        "address": org.address,
         "url": f"/organisations/{org.pk}/",
     }
     if permissions.can_view_private_organisation(user, org):
@@ -156,9 +161,6 @@ def organisation_out(user: Any, org: Organisation) -> OrganisationOut:
             credit_code=org.credit_code,
             credit_code_flagged=org.credit_code_flagged,
             status_reason=org.status_reason,
-            contact_email=org.contact_email,
-            contact_phone=org.contact_phone,
-            address=org.address,
         )
     return OrganisationOut(**base)
 
@@ -177,8 +179,8 @@ def list_organisations(
     region: str = "",
     type: str = "",
     status: str = "",
-    page: int = 1,
-    page_size: int = 20,
+    page: int = Query(1, ge=1, le=10_000),  # type: ignore[assignment]
+    page_size: int = Query(20, ge=1, le=100),  # type: ignore[assignment]
 ) -> OrganisationPage:
     user = current_user(request)
     qs = selectors.visible_organisations(user)
@@ -324,6 +326,10 @@ def list_members(request: HttpRequest, org_id: int) -> list[MemberOut]:
     summary="Add a member or change a member's role (organisation admins)",
 )
 def set_member(request: HttpRequest, org_id: int, payload: MemberIn) -> list[MemberOut]:
+    user = acting_user(request)
+    # Check the right first, so the answer never tells who has an account.
+    if not (permissions.is_org_admin(user, org_id) or permissions.is_operator(user)):
+        raise DomainError(_("Only organisation admins can manage members."), status=403)
     target = User.objects.filter(username=payload.username).first()
     if target is None:
         raise DomainError(_("No user with that username."), field="username", status=404)

@@ -96,10 +96,6 @@ def can_edit_resources_of(user: Any, organisation_id: int) -> bool:
     return is_member(user, organisation_id)
 
 
-def can_read_audit_log(user: Any) -> bool:
-    return is_operator(user) or is_auditor(user) or bool(admin_regions(user))
-
-
 def acting_user(request: Any) -> User:
     """The signed-in user of a request whose view or endpoint already required sign-in."""
     user = request.user

@@ -101,30 +101,36 @@ def apply_organisation(*, actor: User, data: OrganisationInput) -> Organisation:
     region = get_region(data.region)
     _validate_contacts(data)
     with transaction.atomic():
-        if Organisation.objects.filter(credit_code=check.code).exists():
-            raise DomainError(
-                _(
-                    "This unified social credit code is already registered; "
-                    "ask that organisation's administrator to add you."
-                ),
-                field="credit_code",
-                status=409,
-            )
-        org = Organisation.objects.create(
-            name_zh=name,
-            name_en=data.name_en.strip(),
-            type=data.type,
-            credit_code=check.code,
-            credit_code_flagged=not check.check_ok,
-            region=region,
-            is_high_tech=data.is_high_tech,
-            is_tech_sme=data.is_tech_sme,
-            website=data.website,
-            contact_email=data.contact_email,
-            contact_phone=data.contact_phone[:40],
-            address=data.address[:300],
-            description=data.description[:5000],
+        taken = DomainError(
+            _(
+                "This unified social credit code is already registered; "
+                "ask that organisation's administrator to add you."
+            ),
+            field="credit_code",
+            status=409,
         )
+        if Organisation.objects.filter(credit_code=check.code).exists():
+            raise taken
+        try:
+            # The unique constraint decides when two applications race past the check above.
+            with transaction.atomic():
+                org = Organisation.objects.create(
+                    name_zh=name,
+                    name_en=data.name_en.strip(),
+                    type=data.type,
+                    credit_code=check.code,
+                    credit_code_flagged=not check.check_ok,
+                    region=region,
+                    is_high_tech=data.is_high_tech,
+                    is_tech_sme=data.is_tech_sme,
+                    website=data.website,
+                    contact_email=data.contact_email,
+                    contact_phone=data.contact_phone[:40],
+                    address=data.address[:300],
+                    description=data.description[:5000],
+                )
+        except IntegrityError:
+            raise taken from None
         Membership.objects.create(user=actor, organisation=org, role=Membership.Role.ADMIN)
         audit.record(
             actor=actor,
@@ -283,20 +289,18 @@ def grant_staff_role(
                 _("A regional administrator must be given a jurisdiction."), field="region"
             )
         region = get_region(region_code)
+    if not User.objects.filter(pk=user_id).exists():
+        raise NotFound(_("User not found."), field="user")
     with transaction.atomic():
-        try:
-            staff, _created = StaffRole.objects.get_or_create(
-                user_id=user_id, role=role, region=region
+        staff, created = StaffRole.objects.get_or_create(user_id=user_id, role=role, region=region)
+        if created:
+            audit.record(
+                actor=actor,
+                action="staff_role.grant",
+                target=staff,
+                region=region,
+                after={"user": user_id, "role": role, "region": region.code if region else None},
             )
-        except IntegrityError:
-            raise NotFound(_("User not found."), field="user") from None
-        audit.record(
-            actor=actor,
-            action="staff_role.grant",
-            target=staff,
-            region=region,
-            after={"user": user_id, "role": role, "region": region.code if region else None},
-        )
     return staff
 
 

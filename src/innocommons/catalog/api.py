@@ -119,7 +119,7 @@ class ResourceFields(Schema):
     title_en: str | None = Field(None, max_length=200)
     summary_zh: str | None = Field(None, max_length=5000)
     summary_en: str | None = Field(None, max_length=5000)
-    keywords: list[str] | str | None = None
+    keywords: list[str] | str | None = Field(None, max_length=2000)
     field: str | None = Field(None, max_length=40)
     region: str | None = Field(None, max_length=12)
     price_yuan: Decimal | None = None
@@ -147,7 +147,7 @@ class ResourceFields(Schema):
     trl: int | None = None
     stage: str | None = Field(None, max_length=40)
     patents: str | None = Field(None, max_length=500)
-    transfer_modes: list[str] | str | None = None
+    transfer_modes: list[str] | str | None = Field(None, max_length=200)
     problem: str | None = Field(None, max_length=3000)
     advantages: str | None = Field(None, max_length=3000)
     # expert
@@ -237,8 +237,8 @@ def organisation_resources(
     org_id: int,
     status: str = "",
     kind: str = "",
-    page: int = 1,
-    page_size: int = 20,
+    page: int = Query(1, ge=1, le=10_000),  # type: ignore[assignment]
+    page_size: int = Query(20, ge=1, le=100),  # type: ignore[assignment]
 ) -> ResourcePage:
     user = current_user(request)
     qs = selectors.organisation_resources(user, org_id, status=status or None, kind=kind or None)

@@ -8,7 +8,7 @@ from django.db.models import Count, QuerySet
 from django.utils.translation import gettext as _
 
 from innocommons.accounts import permissions
-from innocommons.catalog.models import HIDDEN_OWNER_STATUSES, Kind, Resource, Status, Term
+from innocommons.catalog.models import HIDDEN_OWNER_STATUSES, Kind, Resource, Status
 from innocommons.catalog.services import DETAIL_MODELS
 from innocommons.core.errors import NotFound
 
@@ -76,11 +76,3 @@ def counts_by_kind() -> dict[str, int]:
     counts = {k: 0 for k in Kind.values}
     counts.update({r["kind"]: r["n"] for r in rows})
     return counts
-
-
-def terms(scheme: str) -> list[Term]:
-    return list(Term.objects.filter(scheme=scheme).select_related("parent"))
-
-
-def term_labels(scheme: str) -> dict[str, str]:
-    return {t.code: t.name for t in Term.objects.filter(scheme=scheme)}

@@ -7,7 +7,11 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import (
+    MaxValueValidator,
+    MinValueValidator,
+    ProhibitNullCharactersValidator,
+)
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
@@ -19,19 +23,27 @@ MAX_KEYWORDS = 20
 MAX_YUAN = Decimal("100000000000")  # 1000 亿 — anything above is a typo
 
 
-def split_keywords(value: Any) -> list[str]:
+def split_keywords(value: Any, limit: int = MAX_KEYWORDS + 1) -> list[str]:
+    """Distinct keywords (case-insensitive), at most `limit` of them: enough to tell that a
+    list is too long without reading all of it."""
     if value is None:
         return []
     items = value if isinstance(value, list | tuple) else KEYWORD_SPLIT.split(str(value))
-    seen: dict[str, None] = {}
+    kept: list[str] = []
+    seen: set[str] = set()
     for item in items:
-        word = str(item).strip()
-        if word and word.lower() not in {k.lower() for k in seen}:
-            seen[word[:40]] = None
-    return list(seen)
+        word = str(item).strip()[:40]
+        if word and word.lower() not in seen:
+            seen.add(word.lower())
+            kept.append(word)
+            if len(kept) >= limit:
+                break
+    return kept
 
 
 class KeywordsField(forms.Field):
+    default_validators = [ProhibitNullCharactersValidator()]
+
     def to_python(self, value: Any) -> str:
         words = split_keywords(value)
         if len(words) > MAX_KEYWORDS:
@@ -164,6 +176,8 @@ class ServiceInputForm(ResourceInputForm):
 
 
 class TransferModesField(forms.Field):
+    default_validators = [ProhibitNullCharactersValidator()]
+
     def to_python(self, value: Any) -> str:
         items = split_keywords(value)
         labels: dict[str, str] = {}
@@ -197,7 +211,7 @@ class AchievementInputForm(ResourceInputForm):
 
 class ExpertInputForm(ResourceInputForm):
     person_title = forms.CharField(label=_("Professional title"), max_length=100, required=False)
-    email = forms.EmailField(label=_("Email"), required=False)
+    email = forms.EmailField(label=_("Email"), required=False, max_length=254)
 
 
 INPUT_FORMS: dict[str, type[ResourceInputForm]] = {

@@ -16,7 +16,7 @@ class LoginForm(AuthenticationForm):
 
 
 class SignupForm(UserCreationForm):
-    email = forms.EmailField(label=_("Email"), required=True)
+    email = forms.EmailField(label=_("Email"), required=True, max_length=254)
     display_name = forms.CharField(label=_("Name"), max_length=100, required=False)
 
     class Meta:
@@ -36,8 +36,10 @@ class OrganisationApplyForm(forms.Form):
     region = forms.ChoiceField(label=_("Region"))
     is_high_tech = forms.BooleanField(label=_("High-tech enterprise"), required=False)
     is_tech_sme = forms.BooleanField(label=_("Tech SME"), required=False)
-    website = forms.URLField(label=_("Website"), required=False, assume_scheme="https")
-    contact_email = forms.EmailField(label=_("Contact email"), required=False)
+    website = forms.URLField(
+        label=_("Website"), required=False, assume_scheme="https", max_length=200
+    )
+    contact_email = forms.EmailField(label=_("Contact email"), required=False, max_length=254)
     contact_phone = forms.CharField(label=_("Contact phone"), max_length=40, required=False)
     address = forms.CharField(label=_("Address"), max_length=300, required=False)
     description = forms.CharField(

@@ -12,9 +12,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from django.views.decorators.vary import vary_on_headers
 
 from innocommons.accounts import permissions
 from innocommons.accounts import selectors as account_selectors
@@ -66,6 +67,7 @@ def home(request: HttpRequest) -> HttpResponse:
     )
 
 
+@vary_on_headers("HX-Request")
 def search_page(request: HttpRequest) -> HttpResponse:
     params = _search_params(request)
     result = search(params)
@@ -76,9 +78,10 @@ def search_page(request: HttpRequest) -> HttpResponse:
         "kinds": dict(Kind.choices),
         "querystring": request.GET.urlencode(),
     }
-    template = (
-        "web/partials/search_results.html" if getattr(request, "htmx", False) else "web/search.html"
-    )
+    htmx: Any = getattr(request, "htmx", None)
+    # A history restore needs the whole page, not the fragment.
+    partial = bool(htmx) and not htmx.history_restore_request
+    template = "web/partials/search_results.html" if partial else "web/search.html"
     return render(request, template, context)
 
 
@@ -128,7 +131,10 @@ def organisation_members(request: HttpRequest, org_id: int) -> HttpResponse:
     if not (permissions.is_member(user, org_id) or permissions.is_operator(user)):
         raise Http404
     org = account_selectors.get_organisation(user, org_id)
+    is_admin = permissions.is_org_admin(user, org.pk) or permissions.is_operator(user)
     if request.method == "POST":
+        if not is_admin:
+            raise Http404
         username = request.POST.get("username", "").strip()[:150]
         role = request.POST.get("role") or None
         target = User.objects.filter(username=username).first()
@@ -148,7 +154,7 @@ def organisation_members(request: HttpRequest, org_id: int) -> HttpResponse:
         {
             "org": org,
             "members": org.memberships.select_related("user").order_by("user__username"),
-            "is_admin": permissions.is_org_admin(user, org.pk) or permissions.is_operator(user),
+            "is_admin": is_admin,
             "roles": Membership.Role.choices,
         },
     )
@@ -239,6 +245,10 @@ def my_listings(request: HttpRequest) -> HttpResponse:
         qs = selectors.organisation_resources(request.user, org.pk, status=status)
         page = Paginator(qs, 20).get_page(request.GET.get("page"))
         context["page"] = page
+        query: dict[str, str] = {"org": str(org.pk)}
+        if status:
+            query["status"] = status
+        context["extra"] = urlencode(query)
         context["completeness"] = {r.pk: completeness(r) for r in page.object_list}
         context["status"] = status or ""
     return render(request, "web/my_listings.html", context)
