@@ -176,3 +176,16 @@ def test_granting_a_role_to_an_unknown_user_is_a_404_and_grants_are_audited_once
     for _ in range(2):
         services.grant_staff_role(actor=world.operator, user_id=world.outsider.pk, role="auditor")
     assert AuditEntry.objects.filter(action="staff_role.grant").count() == 1
+
+
+def test_decisions_follow_the_organisation_states(world) -> None:
+    js = world.admin_js
+    with pytest.raises(DomainError) as exc:  # a verified organisation is not "rejected"
+        services.reject_organisation(actor=js, organisation_id=world.provider.pk, reason="x")
+    assert exc.value.status == 409
+    with pytest.raises(DomainError):  # only verified organisations are suspended
+        services.suspend_organisation(actor=js, organisation_id=world.pending.pk, reason="x")
+    services.suspend_organisation(actor=js, organisation_id=world.provider.pk, reason="核查")
+    org = services.verify_organisation(actor=js, organisation_id=world.provider.pk)
+    assert org.status == "verified"
+    assert AuditEntry.objects.filter(action="organisation.suspended").count() == 1

@@ -167,6 +167,13 @@ CASES = [
         {"org_admin": 200, "operator": 200, "anonymous": 401},
     ),
     Case(
+        "suspend organisation",
+        "POST",
+        lambda w: f"/api/v1/organisations/{w.provider.pk}/suspend",
+        lambda w: {"reason": "核查中"},
+        {"admin_same_region": 200, "anonymous": 401},
+    ),
+    Case(
         "reject organisation",
         "POST",
         lambda w: f"/api/v1/organisations/{w.pending.pk}/reject",

@@ -337,3 +337,10 @@ def test_a_suspended_organisations_listings_leave_its_public_list(world, client)
         actor=world.admin_js, organisation_id=world.provider.pk, reason="核查中"
     )
     assert client.get(url).json()["total"] == 0
+
+
+def test_indexer_builds_an_empty_index_from_the_database(world) -> None:
+    factories.resource(world.provider, actor=world.provider_member, title_zh="新主机首次启动")
+    SearchOutbox.objects.all().delete()  # as if the outbox had long been pruned
+    indexer.run_forever(stop=lambda: True)
+    assert search(SearchParams(q="新主机首次启动")).total == 1

@@ -45,6 +45,8 @@ class OrganisationAdmin(admin.ModelAdmin):
     filter_horizontal = ("related",)
     # Verification state changes only through the region's administrators (audited).
     readonly_fields = (
+        "credit_code",
+        "region",
         "status",
         "status_reason",
         "verified_at",
@@ -124,7 +126,16 @@ class MembershipAdmin(admin.ModelAdmin):
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
     list_display = ("name", "user", "hint", "created_at", "last_used_at", "revoked_at")
-    readonly_fields = ("user", "name", "hint", "key_hash", "created_at", "last_used_at")
+    readonly_fields = (
+        "user",
+        "name",
+        "hint",
+        "key_hash",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "revoked_at",
+    )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

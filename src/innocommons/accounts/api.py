@@ -263,6 +263,19 @@ def verify_organisation(request: HttpRequest, org_id: int, payload: DecisionIn) 
 
 
 @router.post(
+    "/organisations/{org_id}/suspend",
+    response=OrganisationPrivateOut,
+    auth=AUTH,
+    summary="Suspend a verified organisation with a reason (its region's administrator)",
+)
+def suspend_organisation(request: HttpRequest, org_id: int, payload: DecisionIn) -> Any:
+    org = services.suspend_organisation(
+        actor=acting_user(request), organisation_id=org_id, reason=payload.reason
+    )
+    return organisation_out(request.user, org)
+
+
+@router.post(
     "/organisations/{org_id}/reject",
     response=OrganisationPrivateOut,
     auth=AUTH,

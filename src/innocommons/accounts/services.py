@@ -154,6 +154,16 @@ def reindex_listings(org: Organisation) -> None:
     enqueue(org.resources.values_list("id", flat=True))
 
 
+S = Organisation.Status
+# Which states each decision may be taken from: applications are verified or rejected;
+# verified organisations can be suspended; rejected or suspended ones can be (re)verified.
+DECISIONS_FROM: dict[str, set[str]] = {
+    S.VERIFIED: {S.PENDING, S.REJECTED, S.SUSPENDED},
+    S.REJECTED: {S.PENDING},
+    S.SUSPENDED: {S.VERIFIED},
+}
+
+
 def _decide(*, actor: User, organisation_id: int, status: str, reason: str) -> Organisation:
     with transaction.atomic():
         try:
@@ -168,9 +178,12 @@ def _decide(*, actor: User, organisation_id: int, status: str, reason: str) -> O
             raise PermissionDenied(
                 _("Only administrators of the organisation's region can review it.")
             )
-        if status == Organisation.Status.VERIFIED and org.status == status:
+        if org.status not in DECISIONS_FROM[status]:
             raise DomainError(
-                _("This organisation is already verified."), field="status", status=409
+                _("This decision does not apply to an organisation that is %(state)s.")
+                % {"state": org.get_status_display()},
+                field="status",
+                status=409,
             )
         before = _org_state(org)
         org.status = status

@@ -48,7 +48,8 @@ class ResourceAdmin(admin.ModelAdmin):
     list_filter = ("kind", "status")
     search_fields = ("title_zh", "title_en", "ref")
     raw_id_fields = ("owner", "region", "field", "created_by")
-    readonly_fields = ("created_at", "updated_at", "published_at")
+    # Publishing goes through the owner's members (verified owners only, audited).
+    readonly_fields = ("status", "created_at", "updated_at", "published_at")
     inlines = [InstrumentInline, ServiceInline, AchievementInline, ExpertInline]
 
     def save_model(self, request: HttpRequest, obj: Resource, form: Any, change: bool) -> None:

@@ -224,6 +224,11 @@ def run_forever(*, interval: float = 0.5, stop: Callable[[], bool] = lambda: Fal
     if engine.is_stale():
         log.info("search index was built with an older schema: rebuilding it")
         reindex()
+    elif engine.reader.searcher().num_docs == 0 and published_count() > 0:
+        # A new host, or a lost search folder: the outbox alone may no longer hold
+        # everything (old rows are pruned), so build the index from the database.
+        log.info("search index is empty but the catalog is not: building it")
+        reindex()
     log.info("search indexer started (index at %s)", engine.search_dir())
     next_prune = 0.0
     while not stop():
