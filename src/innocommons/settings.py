@@ -133,9 +133,9 @@ else:
                     "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=20000;"
                 ),
             },
-            "TEST": {"NAME": str(DATA_DIR / "test.sqlite3")}
-            if env_bool("INNOCOMMONS_FILE_TEST_DB")
-            else {},
+            # A file, not the in-memory default: threads in race tests then share one
+            # database with WAL and busy waiting, exactly as in production.
+            "TEST": {"NAME": str(DATA_DIR / "test.sqlite3")},
         }
     }
 IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")

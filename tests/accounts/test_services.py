@@ -189,3 +189,33 @@ def test_decisions_follow_the_organisation_states(world) -> None:
     org = services.verify_organisation(actor=js, organisation_id=world.provider.pk)
     assert org.status == "verified"
     assert AuditEntry.objects.filter(action="organisation.suspended").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_simultaneous_applications_with_one_code_give_one_organisation() -> None:
+    import threading
+
+    from django.db import connection
+
+    code = factories.credit_code("320412")
+    users = [factories.user(), factories.user()]
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def apply(user) -> None:
+        barrier.wait()
+        try:
+            _apply(user, credit_code=code)
+            outcomes.append("ok")
+        except DomainError as exc:
+            outcomes.append(str(exc.status))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=apply, args=(u,)) for u in users]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(outcomes) == ["409", "ok"]
+    assert Organisation.objects.filter(credit_code=code).count() == 1
