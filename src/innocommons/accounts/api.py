@@ -322,12 +322,7 @@ def _members(org_id: int) -> list[MemberOut]:
     summary="Members of an organisation (its members, operators, auditors)",
 )
 def list_members(request: HttpRequest, org_id: int) -> list[MemberOut]:
-    user = acting_user(request)
-    if not (
-        permissions.is_member(user, org_id)
-        or permissions.is_operator(user)
-        or permissions.is_auditor(user)
-    ):
+    if not permissions.can_view_members(acting_user(request), org_id):
         raise DomainError(_("Only members can see the member list."), status=403)
     return _members(org_id)
 
@@ -341,13 +336,13 @@ def list_members(request: HttpRequest, org_id: int) -> list[MemberOut]:
 def set_member(request: HttpRequest, org_id: int, payload: MemberIn) -> list[MemberOut]:
     user = acting_user(request)
     # Check the right first, so the answer never tells who has an account.
-    if not (permissions.is_org_admin(user, org_id) or permissions.is_operator(user)):
+    if not permissions.can_manage_members(user, org_id):
         raise DomainError(_("Only organisation admins can manage members."), status=403)
     target = User.objects.filter(username=payload.username).first()
     if target is None:
         raise DomainError(_("No user with that username."), field="username", status=404)
     services.set_member_role(
-        actor=acting_user(request), organisation_id=org_id, user_id=target.pk, role=payload.role
+        actor=user, organisation_id=org_id, user_id=target.pk, role=payload.role
     )
     return _members(org_id)
 

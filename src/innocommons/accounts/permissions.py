@@ -91,6 +91,16 @@ def can_view_private_organisation(user: Any, organisation: Organisation) -> bool
     )
 
 
+def can_view_members(user: Any, organisation_id: int) -> bool:
+    """The member list: the organisation's own people, operators and auditors."""
+    return is_member(user, organisation_id) or is_operator(user) or is_auditor(user)
+
+
+def can_manage_members(user: Any, organisation_id: int) -> bool:
+    """Adding, re-roling and removing members: the organisation's admins and operators."""
+    return is_org_admin(user, organisation_id) or is_operator(user)
+
+
 def can_edit_resources_of(user: Any, organisation_id: int) -> bool:
     """Only members of the owning organisation change its listings."""
     return is_member(user, organisation_id)

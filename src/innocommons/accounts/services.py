@@ -242,7 +242,7 @@ def set_member_role(
     """An organisation admin adds, changes or (role=None) removes a member."""
     if role is not None and role not in Membership.Role.values:
         raise DomainError(_("Unknown role."), field="role")
-    if not (permissions.is_org_admin(actor, organisation_id) or permissions.is_operator(actor)):
+    if not permissions.can_manage_members(actor, organisation_id):
         raise PermissionDenied(_("Only organisation administrators can manage members."))
     with transaction.atomic():
         org = Organisation.objects.select_for_update().filter(pk=organisation_id).first()

@@ -128,10 +128,10 @@ def organisation_detail(request: HttpRequest, org_id: int) -> HttpResponse:
 def organisation_members(request: HttpRequest, org_id: int) -> HttpResponse:
     """Organisation admins add members, change roles and remove members."""
     user = acting_user(request)
-    if not (permissions.is_member(user, org_id) or permissions.is_operator(user)):
+    if not permissions.can_view_members(user, org_id):
         raise Http404
     org = account_selectors.get_organisation(user, org_id)
-    is_admin = permissions.is_org_admin(user, org.pk) or permissions.is_operator(user)
+    is_admin = permissions.can_manage_members(user, org.pk)
     if request.method == "POST":
         if not is_admin:
             raise Http404
