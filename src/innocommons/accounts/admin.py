@@ -58,6 +58,13 @@ class OrganisationAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Organisation, form: Any, change: bool) -> None:
         with transaction.atomic():
             super().save_model(request, obj, form, change)
+            audit.record(
+                actor=request.user,
+                action="organisation.admin_edit",
+                target=obj,
+                region=obj.region,
+                after={"fields": sorted(form.changed_data)},
+            )
             services.reindex_listings(obj)  # names and type are indexed with each listing
 
 

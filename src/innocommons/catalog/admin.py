@@ -10,6 +10,7 @@ from django.http import HttpRequest
 
 from innocommons.catalog.models import Achievement, Expert, Instrument, Resource, Service, Term
 from innocommons.catalog.search.outbox import enqueue
+from innocommons.core import audit
 
 
 @admin.register(Term)
@@ -55,11 +56,25 @@ class ResourceAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Resource, form: Any, change: bool) -> None:
         with transaction.atomic():
             super().save_model(request, obj, form, change)
+            audit.record(
+                actor=request.user,
+                action="resource.admin_edit",
+                target=obj,
+                region=obj.region,
+                after={"fields": sorted(form.changed_data)},
+            )
             enqueue([obj.pk])  # keep the search index in step with admin edits
 
     def delete_model(self, request: HttpRequest, obj: Resource) -> None:
         with transaction.atomic():
             pk = obj.pk
+            audit.record(
+                actor=request.user,
+                action="resource.admin_delete",
+                target=obj,
+                region=obj.region,
+                before={"title": obj.title_zh, "status": obj.status},
+            )
             super().delete_model(request, obj)
             enqueue([pk])
 
