@@ -3,6 +3,8 @@
 import io
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from openpyxl import load_workbook
 
@@ -240,3 +242,27 @@ def test_status_change_never_redirects_off_site(client, world, listing, target) 
         reverse("web:listing_status", args=[listing.pk]), {"status": "draft", "next": target}
     )
     assert resp.status_code == 302 and resp["Location"] == reverse("web:my_listings")
+
+
+def _add_listings(world, n: int) -> None:
+    kinds = ["instrument", "service", "achievement", "expert"]
+    start = world.provider.resources.count()
+    for i in range(start, start + n):
+        factories.resource(
+            world.provider, actor=world.provider_member, kind=kinds[i % 4], title_zh=f"批量资源{i}"
+        )
+    indexer.apply_outbox()
+
+
+@pytest.mark.parametrize("url", ["/search/?q=批量", "/my/listings/", "org-page"])
+def test_list_pages_cost_the_same_queries_for_3_or_20_listings(client, world, url) -> None:
+    """No query per listing (N+1): a page's query count does not grow with its rows."""
+    client.force_login(world.provider_member)
+    url = f"/organisations/{world.provider.pk}/" if url == "org-page" else url
+    counts = []
+    for n in (3, 17):
+        _add_listings(world, n)
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url).status_code == 200
+        counts.append(len(ctx.captured_queries))
+    assert counts[0] == counts[1], counts
