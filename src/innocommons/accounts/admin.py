@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
-from django.db import transaction
+from django.db import models, transaction
 from django.http import HttpRequest
 
 from innocommons.accounts import services
@@ -54,6 +54,7 @@ class OrganisationAdmin(admin.ModelAdmin):
         "created_at",
     )
     inlines = [MembershipInline]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def save_model(self, request: HttpRequest, obj: Organisation, form: Any, change: bool) -> None:
         with transaction.atomic():
