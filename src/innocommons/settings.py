@@ -74,6 +74,8 @@ INSTALLED_APPS = [
     "innocommons.core",
     "innocommons.accounts",
     "innocommons.catalog",
+    "innocommons.orders",
+    "innocommons.vouchers",
     "innocommons.web",
 ]
 

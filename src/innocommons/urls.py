@@ -9,5 +9,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("innocommons.orders.urls")),
+    path("", include("innocommons.vouchers.urls")),
     path("", include("innocommons.web.urls")),
 ]
