@@ -246,6 +246,13 @@ def load_listings(data: dict[str, Any], orgs: dict[str, Organisation]) -> int:
     return created
 
 
+def demo_organisations() -> dict[str, Organisation]:
+    """The curated demo organisations by their key in demo.json."""
+    rows = _read("demo.json")["organisations"]
+    codes = {demo_credit_code(r["key"], r["type"], r["region"]): r["key"] for r in rows}
+    return {codes[o.credit_code]: o for o in Organisation.objects.filter(credit_code__in=codes)}
+
+
 def load_demo() -> tuple[int, list[tuple[str, str]]]:
     """Load the curated demo data set. Returns (listings created, accounts)."""
     data = _read("demo.json")

@@ -11,6 +11,7 @@ from tqdm import tqdm
 from innocommons.catalog import demo
 from innocommons.catalog.search import engine
 from innocommons.catalog.search.indexer import apply_outbox, published_count, reindex
+from innocommons.vouchers.demo import load_voucher_demo
 
 SIZES = {"small": 0, "medium": 20_000, "large": 200_000}
 
@@ -40,6 +41,8 @@ class Command(BaseCommand):
         started = time.monotonic()
         created, accounts = demo.load_demo()
         self.stdout.write(f"Curated demo data: {created} new listing(s).")
+        programmes = load_voucher_demo(demo.demo_organisations())
+        self.stdout.write(f"Voucher programmes with a season of activity: {programmes} new.")
         if n:
             synth = demo.Synthesizer()
             with tqdm(total=n, unit="listing", desc="generate", disable=quiet) as bar:
