@@ -248,3 +248,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"axes": {"level": "WARNING"}},
 }
+
+# Jobs the worker (`innocommons indexer`, started by `serve`) runs: dotted path → seconds.
+PERIODIC_JOBS = {
+    "innocommons.vouchers.tasks.expire": 3600,
+}

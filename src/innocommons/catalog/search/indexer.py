@@ -21,9 +21,11 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
 
 import tantivy
+from django.conf import settings
 from django.db import connections
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from innocommons.catalog.models import Resource, SearchOutbox, Status
 from innocommons.catalog.search import engine
@@ -218,6 +220,19 @@ def published_count() -> int:
     return Resource.objects.filter(status=Status.PUBLISHED).count()
 
 
+def run_due_jobs(next_run: dict[str, float]) -> None:
+    """Run the periodic jobs of other apps (settings.PERIODIC_JOBS: dotted path → seconds)
+    whose time has come. A failing job is logged and retried at its next interval."""
+    for path, due in next_run.items():
+        if time.monotonic() < due:
+            continue
+        next_run[path] = time.monotonic() + settings.PERIODIC_JOBS[path]
+        try:
+            import_string(path)()
+        except Exception:
+            log.exception("worker: periodic job %s failed", path)
+
+
 def run_forever(*, interval: float = 0.5, stop: Callable[[], bool] = lambda: False) -> None:
     """The indexer loop run by `innocommons indexer` (and by `serve` beside the server)."""
     engine.ensure_index()
@@ -231,7 +246,9 @@ def run_forever(*, interval: float = 0.5, stop: Callable[[], bool] = lambda: Fal
         reindex()
     log.info("search indexer started (index at %s)", engine.search_dir())
     next_prune = 0.0
+    next_job = dict.fromkeys(settings.PERIODIC_JOBS, 0.0)
     while not stop():
+        run_due_jobs(next_job)
         if time.monotonic() >= next_prune:
             try:
                 pruned = prune_outbox()
