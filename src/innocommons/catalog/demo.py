@@ -250,7 +250,8 @@ def demo_organisations() -> dict[str, Organisation]:
     """The curated demo organisations by their key in demo.json."""
     rows = _read("demo.json")["organisations"]
     codes = {demo_credit_code(r["key"], r["type"], r["region"]): r["key"] for r in rows}
-    return {codes[o.credit_code]: o for o in Organisation.objects.filter(credit_code__in=codes)}
+    found = Organisation.objects.filter(credit_code__in=codes)
+    return {codes[o.credit_code or ""]: o for o in found}
 
 
 def load_demo() -> tuple[int, list[tuple[str, str]]]:
