@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "innocommons.catalog",
     "innocommons.orders",
     "innocommons.vouchers",
+    "innocommons.market",
     "innocommons.web",
 ]
 

@@ -11,5 +11,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("innocommons.orders.urls")),
     path("", include("innocommons.vouchers.urls")),
+    path("", include("innocommons.market.urls")),
     path("", include("innocommons.web.urls")),
 ]

@@ -133,3 +133,26 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.target_type}#{self.target_id}"
+
+
+class Notification(models.Model):
+    """A message in a user's in-app inbox (also sent by e-mail when the user has one)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(_("Kind"), max_length=40)
+    title = models.CharField(_("Title"), max_length=200)
+    body = models.TextField(_("Message"), max_length=5000, blank=True)
+    link = models.CharField(_("Link"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("Time"), auto_now_add=True, db_index=True)
+    read_at = models.DateTimeField(_("Read at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "read_at"], name="notification_unread")]
+        verbose_name = _("Notification")
+        verbose_name_plural = _("Notifications")
+
+    def __str__(self) -> str:
+        return self.title

@@ -1,0 +1,5 @@
+"""JSON API: auctions."""
+
+from ninja import Router
+
+router = Router(tags=["auctions"])

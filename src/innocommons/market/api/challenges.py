@@ -1,0 +1,5 @@
+"""JSON API: challenges."""
+
+from ninja import Router
+
+router = Router(tags=["challenges"])

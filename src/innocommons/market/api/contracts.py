@@ -1,0 +1,5 @@
+"""JSON API: contracts."""
+
+from ninja import Router
+
+router = Router(tags=["contracts"])

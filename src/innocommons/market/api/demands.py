@@ -1,0 +1,5 @@
+"""JSON API: demands."""
+
+from ninja import Router
+
+router = Router(tags=["demands"])

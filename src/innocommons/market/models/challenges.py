@@ -1,0 +1,3 @@
+"""Challenges of the technology market (see the module docstrings)."""
+
+__all__: list[str] = []

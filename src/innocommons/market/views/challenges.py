@@ -1,0 +1,7 @@
+"""Web pages: challenges."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
