@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -168,7 +168,6 @@ def redeem_voucher(
     key = (idempotency_key or "")[:64]
     now = timezone.now()
     year = timezone.localdate(now).year
-    programme = found.programme
 
     existing = Redemption.objects.filter(order=order, reversed_at__isnull=True).first()
     if existing is not None:
@@ -179,6 +178,25 @@ def redeem_voucher(
     if problem:
         raise DomainError(problem, field="order", status=409)
 
+    try:
+        return _redeem(actor, found, order, key, now, year)
+    except IntegrityError:
+        # Two requests for the same order raced past the checks: the unique constraint
+        # (one live redemption per order) stopped the second one.
+        existing = Redemption.objects.filter(order=order, reversed_at__isnull=True).first()
+        if existing is None:
+            raise  # another constraint: a bug, not a user's mistake
+        if existing.voucher_id == found.pk and existing.idempotency_key == key:
+            return existing
+        raise DomainError(
+            _("The order has already been paid for with a voucher."), status=409
+        ) from None
+
+
+def _redeem(
+    actor: Any, found: Voucher, order: Order, key: str, now: datetime, year: int
+) -> Redemption:
+    programme = found.programme
     stale = Voucher.objects.get(pk=found.pk) if not LOCKING else None
     with transaction.atomic(durable=True):
         if LOCKING:

@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -144,7 +144,7 @@ def reject_claim(*, actor: Any, claim_id: int, reason: str) -> Claim:
             )
             if back_to_voucher:
                 Voucher.objects.filter(pk=voucher.pk).update(
-                    balance_fen=voucher.balance_fen + amount, status=Voucher.Status.ACTIVE
+                    balance_fen=F("balance_fen") + amount, status=Voucher.Status.ACTIVE
                 )
                 target = Account.objects.get(voucher_id=voucher.pk)
             else:
