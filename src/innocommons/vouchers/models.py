@@ -145,6 +145,11 @@ class Application(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(condition=Q(amount_fen__gt=0), name="application_amount"),
+            models.UniqueConstraint(
+                fields=["programme", "organisation"],
+                condition=Q(status="submitted"),
+                name="one_waiting_application",
+            ),
             models.CheckConstraint(
                 condition=Q(approved_fen__isnull=True)
                 | (Q(approved_fen__gt=0) & Q(approved_fen__lte=F("amount_fen"))),

@@ -17,6 +17,7 @@ from innocommons.catalog.models import Term
 from innocommons.core import audit
 from innocommons.core.errors import DomainError, NotFound, PermissionDenied
 from innocommons.core.models import Region, RegionGroup
+from innocommons.core.money import format_yuan
 from innocommons.vouchers import codes, ledger
 from innocommons.vouchers.models import Account, Application, Programme, Voucher
 from innocommons.vouchers.permissions import can_run_programme
@@ -43,6 +44,7 @@ class ProgrammeInput:
     scope: str = Programme.Scope.COMMUNITY
     scope_group: str = ""
     settlement_period: str = Programme.Period.QUARTERLY
+    status: str = Programme.Status.OPEN  # or DRAFT, to prepare it before opening
     eligible_categories: list[str] = field(default_factory=list)  # service category codes
 
 
@@ -79,6 +81,8 @@ def _validate_programme(data: ProgrammeInput) -> tuple[Region, RegionGroup | Non
         raise DomainError(_("Validity must be 1 to 3,660 days."), field="voucher_valid_days")
     if data.scope not in Programme.Scope.values:
         raise DomainError(_("Choose an acceptance scope."), field="scope")
+    if data.status not in (Programme.Status.DRAFT, Programme.Status.OPEN):
+        raise DomainError(_("A new programme is either a draft or open."), field="status")
     if data.settlement_period not in Programme.Period.values:
         raise DomainError(_("Choose a settlement period."), field="settlement_period")
     group = None
@@ -124,6 +128,7 @@ def create_programme(*, actor: Any, data: ProgrammeInput) -> Programme:
             scope=data.scope,
             scope_group=group,
             settlement_period=data.settlement_period,
+            status=data.status,
             created_by=actor,
         )
         programme.eligible_categories.set(terms)
@@ -180,12 +185,31 @@ def add_budget(*, actor: Any, programme_id: int, amount_fen: int) -> Programme:
     return programme
 
 
+# Once open, a programme never returns to draft: its vouchers and applications must stay
+# visible. A closed programme may reopen for applications.
+STATUS_MOVES: dict[str, tuple[str, ...]] = {
+    Programme.Status.DRAFT: (Programme.Status.OPEN,),
+    Programme.Status.OPEN: (Programme.Status.CLOSED,),
+    Programme.Status.CLOSED: (Programme.Status.OPEN,),
+}
+
+
 def set_programme_status(*, actor: Any, programme_id: int, status: str) -> Programme:
     programme = get_programme(programme_id)
     if not can_run_programme(actor, programme):
         raise PermissionDenied(_("Only the region's administrators can run its programmes."))
     if status not in Programme.Status.values:
         raise DomainError(_("Unknown status."), field="status")
+    if status not in STATUS_MOVES.get(Programme.Status(programme.status), ()):
+        raise DomainError(
+            _("A programme cannot go from %(old)s to %(new)s.")
+            % {
+                "old": Programme.Status(programme.status).label,
+                "new": Programme.Status(status).label,
+            },
+            field="status",
+            status=409,
+        )
     with transaction.atomic(durable=True):
         before = programme.status
         Programme.objects.filter(pk=programme.pk).update(status=status)
@@ -237,34 +261,38 @@ def apply_for_voucher(
     _amount(amount_fen, "amount_fen")
     if amount_fen > programme.max_per_voucher_fen:
         raise DomainError(
-            _("A voucher of this programme is worth at most ¥%(cap)s.")
-            % {"cap": f"{programme.max_per_voucher_fen / 100:,.2f}"},
+            _("A voucher of this programme is worth at most %(cap)s.")
+            % {"cap": format_yuan(programme.max_per_voucher_fen)},
             field="amount_fen",
         )
     purpose = (purpose or "").strip()
     if not purpose or len(purpose) > 3000:
         raise DomainError(_("Describe the purpose (at most 3,000 characters)."), field="purpose")
-    with transaction.atomic(durable=True):
-        if Application.objects.filter(
-            programme=programme, organisation=organisation, status=Application.Status.SUBMITTED
-        ).exists():
-            raise DomainError(
-                _("The organisation already has an application awaiting a decision."), status=409
+    waiting = DomainError(
+        _("The organisation already has an application awaiting a decision."), status=409
+    )
+    try:
+        with transaction.atomic(durable=True):
+            if Application.objects.filter(
+                programme=programme, organisation=organisation, status=Application.Status.SUBMITTED
+            ).exists():
+                raise waiting
+            application = Application.objects.create(
+                programme=programme,
+                organisation=organisation,
+                applicant=actor,
+                amount_fen=amount_fen,
+                purpose=purpose,
             )
-        application = Application.objects.create(
-            programme=programme,
-            organisation=organisation,
-            applicant=actor,
-            amount_fen=amount_fen,
-            purpose=purpose,
-        )
-        audit.record(
-            actor=actor,
-            action="vouchers.application.submit",
-            target=application,
-            after={"amount_fen": amount_fen},
-            region=programme.region,
-        )
+            audit.record(
+                actor=actor,
+                action="vouchers.application.submit",
+                target=application,
+                after={"amount_fen": amount_fen},
+                region=programme.region,
+            )
+    except IntegrityError:
+        raise waiting from None  # two applications raced; the unique constraint kept one
     return application
 
 

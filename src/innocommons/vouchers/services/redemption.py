@@ -146,6 +146,8 @@ def quote_redemption(*, actor: Any, voucher: int | str, order_id: int) -> Redemp
     if not perms.is_member(actor, found.organisation_id):
         raise PermissionDenied(_("Only the voucher holder can use it."))
     order = _get_order(order_id)
+    if Redemption.objects.filter(order=order, reversed_at__isnull=True).exists():
+        raise DomainError(_("The order has already been paid for with a voucher."), status=409)
     problem = _rule_problem(found, order, timezone.now())
     if problem:
         raise DomainError(problem, field="order", status=409)
