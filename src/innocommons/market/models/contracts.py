@@ -10,12 +10,24 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from innocommons.accounts.models import Organisation
 from innocommons.core.models import Region
 
-__all__ = ["SUBTYPES", "ContractField", "ContractType", "PaymentMethod", "TechContract"]
+__all__ = [
+    "REVIEW_DAYS",
+    "SUBTYPES",
+    "ContractField",
+    "ContractType",
+    "PaymentMethod",
+    "RegistrationSequence",
+    "TechContract",
+]
+
+# The registrar decides within 30 days of submission (DESIGN §6).
+REVIEW_DAYS = 30
 
 
 class ContractType(models.TextChoices):
@@ -155,6 +167,10 @@ class TechContract(models.Model):
     )
     registered_on = models.DateField(_("Registered on"), null=True, blank=True, db_index=True)
     decision_reason = models.TextField(_("Reasons"), max_length=3000, blank=True)
+    decided_at = models.DateTimeField(_("Decided at"), null=True, blank=True)
+    appeal_statement = models.TextField(_("Appeal statement"), max_length=3000, blank=True)
+    appeals = models.PositiveSmallIntegerField(_("Appeals"), default=0)
+    file_name = models.CharField(_("File name"), max_length=120, blank=True)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -178,9 +194,60 @@ class TechContract(models.Model):
                 | Q(registered_tech_amount_fen__lte=F("amount_fen")),
                 name="contract_registered_le_amount",
             ),
+            models.CheckConstraint(
+                condition=~Q(status="registered")
+                | Q(
+                    registration_no__isnull=False,
+                    registered_tech_amount_fen__isnull=False,
+                    registered_on__isnull=False,
+                ),
+                name="contract_registered_has_number",
+            ),
         ]
         verbose_name = _("Technology contract")
         verbose_name_plural = _("Technology contracts")
 
     def __str__(self) -> str:
         return f"{self.ref} {self.title}"
+
+    @property
+    def subtype_label(self) -> str:
+        return str(dict(SUBTYPES.get(self.type, [])).get(self.subtype, self.subtype))
+
+    @property
+    def is_overdue(self) -> bool:
+        """Waiting for the registrar past its due date."""
+        return (
+            self.status == self.Status.SUBMITTED
+            and self.due_on is not None
+            and timezone.localdate() > self.due_on
+        )
+
+    @property
+    def days_left(self) -> int | None:
+        if self.status != self.Status.SUBMITTED or self.due_on is None:
+            return None
+        return (self.due_on - timezone.localdate()).days
+
+
+class RegistrationSequence(models.Model):
+    """The last registration number issued per province-level region and year.
+
+    Registrations take the next number with a conditional `UPDATE … SET last = last + n`,
+    which the database serialises per row, so two registrars never get the same number;
+    the unique `registration_no` on the contract is the last line of defence.
+    """
+
+    province = models.CharField(_("Province-level region"), max_length=12)
+    year = models.PositiveIntegerField(_("Year"))
+    last = models.PositiveIntegerField(_("Last number issued"), default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["province", "year"], name="uniq_registration_seq")
+        ]
+        verbose_name = _("Registration number sequence")
+        verbose_name_plural = _("Registration number sequences")
+
+    def __str__(self) -> str:
+        return f"{self.province}/{self.year}: {self.last}"
