@@ -64,7 +64,9 @@ def lines() -> Iterator[str]:
     # Balance assertions apply at the start of their day: the day after the last entry.
     check_day = (last + timedelta(days=1)).isoformat()
     for pk in sorted(names):
-        yield f"{check_day} balance {names[pk]}  {fen_to_yuan(accounts[pk].balance_fen)} {CURRENCY}"
+        # "~ 0.00": no tolerance, so even a one-fen difference fails bean-check.
+        balance = fen_to_yuan(accounts[pk].balance_fen)
+        yield f"{check_day} balance {names[pk]}  {balance} ~ 0.00 {CURRENCY}"
 
 
 def export(path: str) -> int:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import F, Sum
+from django.db.models import F, Q, Sum
 from django.utils.translation import gettext as _
 
 from innocommons.core.errors import DomainError
@@ -47,6 +47,16 @@ def describe(account: Account) -> str:
 def programme_account(programme: Programme | int, kind: str) -> Account:
     pid = programme if isinstance(programme, int) else programme.pk
     return Account.objects.get(code=f"P{pid}:{kind}")
+
+
+def accounts_by_kind(
+    programme_id: int, *, voucher_id: int | None = None, kinds: Sequence[str] = ()
+) -> dict[str, Account]:
+    """The programme's accounts of `kinds` (and the voucher's own account) in one query."""
+    q = Q(code__in=[f"P{programme_id}:{kind}" for kind in kinds])
+    if voucher_id is not None:
+        q |= Q(voucher_id=voucher_id)
+    return {a.kind: a for a in Account.objects.filter(q)}
 
 
 def open_programme_accounts(programme: Programme) -> None:
@@ -94,8 +104,10 @@ def post(
     Posting.objects.bulk_create(
         [Posting(entry=entry, account=account, amount_fen=amount) for account, amount in lines]
     )
-    # Fixed order (by id) so concurrent entries touching the same accounts cannot deadlock.
-    for account, amount in sorted(lines, key=lambda line: line[0].pk):
+    # A fixed order (newest account first: vouchers before the programme-wide accounts, which
+    # every redemption touches) so concurrent entries cannot deadlock, and the busiest rows
+    # are locked last, for the shortest time before the commit.
+    for account, amount in sorted(lines, key=lambda line: -line[0].pk):
         rows = Account.objects.filter(pk=account.pk)
         if amount < 0 and account.kind not in MAY_GO_NEGATIVE:
             rows = rows.filter(balance_fen__gte=-amount)

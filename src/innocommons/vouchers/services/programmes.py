@@ -142,6 +142,7 @@ def create_programme(*, actor: Any, data: ProgrammeInput) -> Programme:
         )
         if data.budget_fen:
             _fund(actor, programme, data.budget_fen)
+    programme.refresh_from_db()
     return programme
 
 
@@ -322,6 +323,10 @@ def approve_application(
     programme = application.programme
     if not can_run_programme(actor, programme):
         raise PermissionDenied(_("Only the issuing region's administrators decide applications."))
+    # The enterprise may have been suspended or moved since it applied.
+    problem = eligibility_problem(programme, application.organisation)
+    if problem:
+        raise DomainError(problem, field="organisation", status=403)
     amount = application.amount_fen if amount_fen is None else _amount(amount_fen, "amount_fen")
     if amount > application.amount_fen:
         raise DomainError(_("You can approve at most the amount applied for."), field="amount_fen")

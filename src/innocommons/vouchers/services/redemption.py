@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db.models import Case, F, Sum, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -43,11 +43,6 @@ def get_voucher(voucher: int | str) -> Voucher:
     return found
 
 
-def cap_group(client: Organisation) -> list[int]:
-    """The organisation and those declared related: they share one yearly cap."""
-    return sorted({client.pk, *client.related.values_list("pk", flat=True)})
-
-
 def provider_in_scope(programme: Programme, provider: Organisation) -> bool:
     region = provider.region
     if programme.scope == Programme.Scope.OWN_REGION:
@@ -59,8 +54,7 @@ def provider_in_scope(programme: Programme, provider: Organisation) -> bool:
     return bool(region.in_community or province.in_community)
 
 
-def category_eligible(programme: Programme, order: Order) -> bool:
-    eligible = {t.pk for t in programme.eligible_categories.all()}
+def _category_ok(eligible: set[int], order: Order) -> bool:
     if not eligible:
         return True
     category = order.category
@@ -89,46 +83,60 @@ class RedemptionQuote:
         return "cap"
 
 
-def _rule_problem(voucher: Voucher, order: Order, now: datetime) -> str | None:
-    programme = voucher.programme
-    if order.client_id != voucher.organisation_id:
-        return _("The voucher belongs to another organisation than the order's client.")
-    if order.status not in (Order.Status.COMPLETED, Order.Status.CLOSED):
-        return _("A voucher can only be applied to a completed order.")
-    if not order.fee_fen:
-        return _("The order has no agreed fee.")
-    if voucher.status != Voucher.Status.ACTIVE:
-        return _("The voucher is %(status)s.") % {"status": voucher.get_status_display()}
-    if voucher.valid_until <= now or voucher.valid_from > now:
-        return _("The voucher is not valid at this time.")
-    provider = order.provider
-    if provider.pk == order.client_id or order.client.related.filter(pk=provider.pk).exists():
-        return _("Vouchers cannot pay for services between related organisations.")
-    if not provider_in_scope(programme, provider):
-        return _("The provider is outside the regions where this voucher is accepted.")
-    if not category_eligible(programme, order):
-        return _("This kind of service is not eligible under the programme.")
-    return None
+@dataclass(frozen=True)
+class _Case:
+    """The facts about one (voucher, order) pair that do not change under our feet: read
+    once, outside the transaction. The voucher's balance and state, the cap used and the
+    order's live redemption are re-read under the lock."""
 
+    order: Order
+    group: list[int]  # the client and its related organisations: one yearly cap
 
-def _cap_used(programme_id: int, group: list[int], year: int) -> int:
-    used = Redemption.objects.filter(
-        programme_id=programme_id, client_id__in=group, year=year, reversed_at__isnull=True
-    ).aggregate(s=Sum("amount_fen"))["s"]
-    return int(used or 0)
+    @classmethod
+    def read(cls, voucher: Voucher, order: Order) -> _Case:
+        group = sorted({order.client_id, *order.client.related.values_list("pk", flat=True)})
+        return cls(order=order, group=group)
 
+    def static_problem(self, voucher: Voucher) -> str | None:
+        """Rules about the order, the parties and the programme."""
+        order, programme = self.order, voucher.programme
+        if order.client_id != voucher.organisation_id:
+            return _("The voucher belongs to another organisation than the order's client.")
+        if order.status not in (Order.Status.COMPLETED, Order.Status.CLOSED):
+            return _("A voucher can only be applied to a completed order.")
+        if not order.fee_fen:
+            return _("The order has no agreed fee.")
+        if order.provider_id in self.group:
+            return _("Vouchers cannot pay for services between related organisations.")
+        if not provider_in_scope(programme, order.provider):
+            return _("The provider is outside the regions where this voucher is accepted.")
+        eligible = {t.pk for t in programme.eligible_categories.all()}
+        if not _category_ok(eligible, order):
+            return _("This kind of service is not eligible under the programme.")
+        return None
 
-def _quote(voucher: Voucher, order: Order, balance: int, year: int) -> RedemptionQuote:
-    programme = voucher.programme
-    coverage = (order.fee_fen or 0) * programme.coverage_bp // 10000
-    group = cap_group(order.client)
-    cap_left = max(0, programme.max_per_enterprise_year_fen - _cap_used(programme.pk, group, year))
-    return RedemptionQuote(
-        amount_fen=min(balance, coverage, cap_left),
-        balance_fen=balance,
-        coverage_fen=coverage,
-        cap_left_fen=cap_left,
-    )
+    @staticmethod
+    def voucher_problem(voucher: Voucher, now: datetime) -> str | None:
+        """Rules about the voucher's current state: checked again under the lock."""
+        if voucher.status != Voucher.Status.ACTIVE:
+            return _("The voucher is %(status)s.") % {"status": voucher.get_status_display()}
+        if voucher.valid_until <= now or voucher.valid_from > now:
+            return _("The voucher is not valid at this time.")
+        return None
+
+    def quote(self, voucher: Voucher, year: int) -> RedemptionQuote:
+        programme = voucher.programme
+        coverage = (self.order.fee_fen or 0) * programme.coverage_bp // 10000
+        used = Redemption.objects.filter(
+            programme_id=programme.pk, client_id__in=self.group, year=year, reversed_at__isnull=True
+        ).aggregate(s=Sum("amount_fen"))["s"]
+        cap_left = max(0, programme.max_per_enterprise_year_fen - int(used or 0))
+        return RedemptionQuote(
+            amount_fen=min(voucher.balance_fen, coverage, cap_left),
+            balance_fen=voucher.balance_fen,
+            coverage_fen=coverage,
+            cap_left_fen=cap_left,
+        )
 
 
 def _get_order(order_id: int) -> Order:
@@ -140,6 +148,18 @@ def _get_order(order_id: int) -> Order:
         raise NotFound(_("No such order."), field="order") from None
 
 
+def _already_paid() -> DomainError:
+    return DomainError(_("The order has already been paid for with a voucher."), status=409)
+
+
+def _checked(voucher: Voucher, order: Order, now: datetime) -> _Case:
+    case = _Case.read(voucher, order)
+    problem = case.static_problem(voucher) or case.voucher_problem(voucher, now)
+    if problem:
+        raise DomainError(problem, field="order", status=409)
+    return case
+
+
 def quote_redemption(*, actor: Any, voucher: int | str, order_id: int) -> RedemptionQuote:
     """What applying the voucher to the order would pay now (nothing is written)."""
     found = get_voucher(voucher)
@@ -147,11 +167,9 @@ def quote_redemption(*, actor: Any, voucher: int | str, order_id: int) -> Redemp
         raise PermissionDenied(_("Only the voucher holder can use it."))
     order = _get_order(order_id)
     if Redemption.objects.filter(order=order, reversed_at__isnull=True).exists():
-        raise DomainError(_("The order has already been paid for with a voucher."), status=409)
-    problem = _rule_problem(found, order, timezone.now())
-    if problem:
-        raise DomainError(problem, field="order", status=409)
-    return _quote(found, order, found.balance_fen, timezone.localdate().year)
+        raise _already_paid()
+    now = timezone.now()
+    return _checked(found, order, now).quote(found, timezone.localdate(now).year)
 
 
 def redeem_voucher(
@@ -169,19 +187,15 @@ def redeem_voucher(
     order = _get_order(order_id)
     key = (idempotency_key or "")[:64]
     now = timezone.now()
-    year = timezone.localdate(now).year
 
     existing = Redemption.objects.filter(order=order, reversed_at__isnull=True).first()
     if existing is not None:
         if existing.voucher_id == found.pk and existing.idempotency_key == key:
             return existing
-        raise DomainError(_("The order has already been paid for with a voucher."), status=409)
-    problem = _rule_problem(found, order, now)
-    if problem:
-        raise DomainError(problem, field="order", status=409)
-
+        raise _already_paid()
+    case = _checked(found, order, now)
     try:
-        return _redeem(actor, found, order, key, now, year)
+        return _redeem(actor, found, case, key, now)
     except IntegrityError:
         # Two requests for the same order raced past the checks: the unique constraint
         # (one live redemption per order) stopped the second one.
@@ -190,15 +204,11 @@ def redeem_voucher(
             raise  # another constraint: a bug, not a user's mistake
         if existing.voucher_id == found.pk and existing.idempotency_key == key:
             return existing
-        raise DomainError(
-            _("The order has already been paid for with a voucher."), status=409
-        ) from None
+        raise _already_paid() from None
 
 
-def _redeem(
-    actor: Any, found: Voucher, order: Order, key: str, now: datetime, year: int
-) -> Redemption:
-    programme = found.programme
+def _redeem(actor: Any, found: Voucher, case: _Case, key: str, now: datetime) -> Redemption:
+    programme, order = found.programme, case.order
     stale = Voucher.objects.get(pk=found.pk) if not LOCKING else None
     with transaction.atomic(durable=True):
         if LOCKING:
@@ -206,19 +216,20 @@ def _redeem(
             # then re-read everything the amount depends on (CONVENTIONS habit 3).
             list(
                 Organisation.objects.select_for_update()
-                .filter(pk__in=cap_group(order.client))
+                .filter(pk__in=case.group)
                 .order_by("pk")
                 .values_list("pk", flat=True)
             )
             current = Voucher.objects.select_for_update().get(pk=found.pk)
         else:
             current = stale  # type: ignore[assignment]
+        current.programme = programme
         if Redemption.objects.filter(order=order, reversed_at__isnull=True).exists():
-            raise DomainError(_("The order has already been paid for with a voucher."), status=409)
-        problem = _rule_problem(current, order, now)
+            raise _already_paid()
+        problem = case.voucher_problem(current, now)
         if problem:
             raise DomainError(problem, field="order", status=409)
-        quote = _quote(current, order, current.balance_fen, year)
+        quote = case.quote(current, timezone.localdate(now).year)
         amount = quote.amount_fen
         if amount <= 0:
             raise DomainError(
@@ -227,9 +238,11 @@ def _redeem(
         rows = Voucher.objects.filter(pk=found.pk)
         if LOCKING:
             rows = rows.filter(balance_fen__gte=amount)
-        if rows.update(balance_fen=F("balance_fen") - amount) != 1:
+        exhausted = Case(
+            When(balance_fen=amount, then=Value(Voucher.Status.EXHAUSTED)), default=F("status")
+        )
+        if rows.update(balance_fen=F("balance_fen") - amount, status=exhausted) != 1:
             raise DomainError(_("The voucher's balance changed; please try again."), status=409)
-        Voucher.objects.filter(pk=found.pk, balance_fen=0).update(status=Voucher.Status.EXHAUSTED)
         redemption = Redemption.objects.create(
             voucher=current,
             order=order,
@@ -237,19 +250,9 @@ def _redeem(
             client_id=order.client_id,
             provider_id=order.provider_id,
             amount_fen=amount,
-            year=year,
+            year=timezone.localdate(now).year,
             idempotency_key=key,
             created_by=actor,
-        )
-        ledger.post(
-            kind="redeem",
-            programme=programme,
-            lines=[
-                (Account.objects.get(voucher_id=found.pk), -amount),
-                (ledger.programme_account(programme, Account.Kind.REDEEMED), amount),
-            ],
-            actor=actor,
-            memo=f"voucher {found.pk} → order {order.ref}",
         )
         audit.record(
             actor=actor,
@@ -262,6 +265,20 @@ def _redeem(
                 "limited_by": quote.limited_by,
             },
             region=programme.region,
+        )
+        # Last, so the programme-wide account row stays locked as briefly as possible.
+        accounts = ledger.accounts_by_kind(
+            programme.pk, voucher_id=found.pk, kinds=[Account.Kind.REDEEMED]
+        )
+        ledger.post(
+            kind="redeem",
+            programme=programme,
+            lines=[
+                (accounts[Account.Kind.VOUCHER], -amount),
+                (accounts[Account.Kind.REDEEMED], amount),
+            ],
+            actor=actor,
+            memo=f"voucher {found.pk} → order {order.ref}",
         )
     return redemption
 
