@@ -1,11 +1,11 @@
 """bench/redeem: voucher redemptions per second under concurrency, on SQLite and PostgreSQL.
 
-8 client threads redeem 1,000 vouchers (held by 1,000 enterprises) on their completed
+8 client processes redeem 1,000 vouchers (held by 1,000 enterprises) on their completed
 orders, each redemption a full `redeem_voucher` service call (permission and rule checks,
 locks, redemption row, balanced journal entry, audit entry). Baseline, in the same run and
 database: the same row changes as hand-written SQL through psycopg / sqlite3, one
 transaction each (conditional voucher update, redemption insert, journal entry, two
-postings, two account updates), by the same 8 threads. Afterwards `ledger.check()` must
+postings, two account updates), by the same 8 processes. Afterwards `ledger.check()` must
 find no difference (it proves the baseline's rows too).
 
 Each engine runs in its own process, on a freshly migrated database: SQLite in a temporary
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import json
+import multiprocessing
 import os
 import random
 import shutil
@@ -27,14 +28,15 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from bench.common import ROOT
 
-THREADS = 8
+CLIENTS = 8  # client processes: Python threads would measure the GIL, not the database
 VOUCHERS = int(os.environ.get("BENCH_VOUCHERS", "1000"))
 ROUNDS = 2  # orders per voucher for each of the two runs
 FEE = 1_000_00  # ¥1,000 per order: ¥500 redeemed at 50 % coverage
@@ -66,7 +68,7 @@ def main() -> None:
     base = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     base.update(DJANGO_SETTINGS_MODULE="innocommons.settings", INNOCOMMONS_DISABLE_AXES="1")
     print(
-        f"{THREADS} threads, {VOUCHERS:,} vouchers, {ROUNDS * VOUCHERS:,} redemptions "
+        f"{CLIENTS} client processes, {VOUCHERS:,} vouchers, {ROUNDS * VOUCHERS:,} redemptions "
         "per run (service, then raw SQL)",
         flush=True,
     )
@@ -141,39 +143,43 @@ class World:
     raw: list[Task]  # orders redeemed by the raw SQL baseline
 
 
-def _in_threads(work: Callable[[Any], None], items: list[Any]) -> float:
-    """Run work(item) for every item from THREADS threads; return the wall time."""
-    from django.db import connection
+def _in_workers(
+    work: Callable[[Any], None], items: list[Any], finish: Callable[[], None] = lambda: None
+) -> float:
+    """Run work(item) for every item from CLIENTS forked processes (one database connection
+    each, like separate app server workers); return the wall time from the common start."""
+    from django.db import connections
 
-    todo: Iterator[Any] = iter(items)
-    lock = threading.Lock()
-    barrier = threading.Barrier(THREADS + 1)
-    errors: list[BaseException] = []
+    connections.close_all()  # a forked child must not share the parent's connection
+    ctx = multiprocessing.get_context("fork")
+    barrier = ctx.Barrier(CLIENTS + 1)
 
-    def run() -> None:
-        barrier.wait()
+    def run(share: list[Any]) -> None:
+        code = 0
         try:
-            while True:
-                with lock:
-                    item = next(todo, None)
-                if item is None:
-                    return
+            barrier.wait()
+            for item in share:
                 work(item)
-        except BaseException as exc:
-            errors.append(exc)
+        except BaseException:
+            traceback.print_exc()
+            code = 1
         finally:
-            connection.close()
+            finish()
+            connections.close_all()
+            sys.stdout.flush()
+            os._exit(code)
 
-    threads = [threading.Thread(target=run) for _ in range(THREADS)]
-    for thread in threads:
-        thread.start()
+    workers = [ctx.Process(target=run, args=(items[i::CLIENTS],)) for i in range(CLIENTS)]
+    for worker in workers:
+        worker.start()
     barrier.wait()
     start = time.perf_counter()
-    for thread in threads:
-        thread.join()
+    for worker in workers:
+        worker.join()
     elapsed = time.perf_counter() - start
-    if errors:
-        raise errors[0]
+    failed = [w.exitcode for w in workers if w.exitcode]
+    if failed:
+        raise SystemExit(f"{len(failed)} client process(es) failed")
     return elapsed
 
 
@@ -247,7 +253,7 @@ def _build() -> World:
     def issue(application: Application) -> None:
         services.approve_application(actor=copy.copy(admin), application_id=application.pk)
 
-    elapsed = _in_threads(issue, applications)
+    elapsed = _in_workers(issue, applications)
     print(f"issued {len(applications):,} vouchers in {elapsed:.1f} s", flush=True)
 
     vouchers = {v.organisation_id: v for v in Voucher.objects.filter(programme=programme)}
@@ -290,13 +296,13 @@ def _build() -> World:
             )
         )
     for run in tasks.values():
-        random.Random(7).shuffle(run)  # threads meet on the same voucher now and then
+        random.Random(7).shuffle(run)  # clients meet on the same voucher now and then
     redeemed = ledger.programme_account(programme, Account.Kind.REDEEMED).pk
     return World(programme.pk, redeemed, tasks[True], tasks[False])
 
 
 def _service_run(world: World) -> tuple[float, int]:
-    """Time the threaded service calls; return (seconds, queries of one call)."""
+    """Time the concurrent service calls; return (seconds, queries of one call)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -314,7 +320,7 @@ def _service_run(world: World) -> tuple[float, int]:
     first, *rest = world.service
     with CaptureQueriesContext(connection) as queries:
         redeem(first)  # alone, to count its queries; not timed
-    return _in_threads(redeem, rest), len(queries.captured_queries)
+    return _in_workers(redeem, rest), len(queries.captured_queries)
 
 
 REDEEM_SQL = [
@@ -356,7 +362,7 @@ def _raw_run(world: World, engine: str) -> float:
             import psycopg
 
             conn = psycopg.connect(os.environ["DATABASE_URL"])
-        connections.append(conn)  # list.append is atomic: safe from several threads
+        connections.append(conn)
         return conn
 
     def redeem(task: Task) -> None:
@@ -397,11 +403,11 @@ def _raw_run(world: World, engine: str) -> float:
             raise RuntimeError(f"voucher account {task.account_id} has not enough left")
         cur.execute("COMMIT")
 
-    try:
-        return _in_threads(redeem, world.raw)
-    finally:
+    def finish() -> None:
         for conn in connections:
             conn.close()
+
+    return _in_workers(redeem, world.raw, finish)
 
 
 def child(engine: str) -> None:
