@@ -74,7 +74,7 @@ def test_provider_signs_in_and_publishes_a_listing(page, world, listings) -> Non
     page.fill("input[name=username]", "prov")
     page.fill("input[name=password]", "pw-prov")
     page.click("form.form button[type=submit]")
-    page.wait_for_selector("text=我的资源")
+    page.wait_for_selector("[data-testid=workspace-menu]")
     page.goto("/my/listings/")
     page.click("[data-testid=new-service]")
     page.fill("input[name=title_zh]", "扫描电镜能谱分析")
