@@ -29,6 +29,7 @@ from innocommons.catalog.models import Kind, Status, Term
 from innocommons.catalog.search.query import SearchParams, search
 from innocommons.catalog.validation import INPUT_FORMS
 from innocommons.core.errors import DomainError
+from innocommons.orders import selectors as orders_selectors
 from innocommons.core.models import Region
 from innocommons.web.facets import facet_groups
 from innocommons.web.forms import DecisionForm, OrganisationApplyForm, SignupForm, TokenForm
@@ -102,6 +103,7 @@ def resource_detail(request: HttpRequest, resource_id: int) -> HttpResponse:
             "r": resource,
             "detail": resource.detail,
             "can_edit": permissions.can_edit_resources_of(request.user, resource.owner_id),
+            "usage": orders_selectors.resource_usage(request.user, resource),
         },
     )
 
@@ -120,6 +122,7 @@ def organisation_detail(request: HttpRequest, org_id: int) -> HttpResponse:
             "org": org,
             "page": page,
             "private": permissions.can_view_private_organisation(request.user, org),
+            "usage": orders_selectors.usage(organisation_id=org.pk),
         },
     )
 
