@@ -254,6 +254,17 @@ def demo_organisations() -> dict[str, Organisation]:
     return {codes[o.credit_code or ""]: o for o in found}
 
 
+def demo_member(org: Organisation) -> User:
+    """Someone acting for a demo organisation: its first member, or a demo stand-in."""
+    user = User.objects.filter(memberships__organisation=org).order_by("pk").first()
+    if user is None:
+        user, _ = User.objects.get_or_create(
+            username=f"demo-{org.pk}", defaults={"display_name": f"{org.name_zh} 经办人"}
+        )
+        Membership.objects.get_or_create(user=user, organisation=org)
+    return user
+
+
 def load_demo() -> tuple[int, list[tuple[str, str]]]:
     """Load the curated demo data set. Returns (listings created, accounts)."""
     data = _read("demo.json")

@@ -20,6 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from innocommons.accounts.models import Organisation, User
+from innocommons.catalog.demo import demo_member
 from innocommons.catalog.models import Resource
 from innocommons.core.errors import DomainError
 from innocommons.orders.models import Order
@@ -133,17 +134,6 @@ def _moment(day: date, hour: int = 10) -> datetime:
     return datetime.combine(day, time(hour), tzinfo=SHANGHAI)
 
 
-def _member(org: Organisation) -> User:
-    """Someone acting for the organisation: its first member, or a demo stand-in."""
-    user = User.objects.filter(memberships__organisation=org).order_by("pk").first()
-    if user is None:
-        user, _ = User.objects.get_or_create(
-            username=f"demo-{org.pk}", defaults={"display_name": f"{org.name_zh} 经办人"}
-        )
-        user.memberships.create(organisation=org)
-    return user
-
-
 def _service_of(provider: Organisation) -> Resource | None:
     return (
         Resource.objects.filter(owner=provider, status="published")
@@ -163,7 +153,7 @@ def _order(client: Organisation, provider: Organisation, fee_yuan: int, n: int) 
         client=client,
         provider=provider,
         resource=resource,
-        requested_by=_member(client),
+        requested_by=demo_member(client),
         description="演示订单：检测与技术服务",
         status=Order.Status.COMPLETED,
         quote_fen=fee_yuan * 100,
@@ -214,7 +204,7 @@ def load_voucher_demo(orgs: dict[str, Organisation]) -> int:
             applied = _moment(opened + timedelta(days=3))
             with at(applied):
                 application = services.apply_for_voucher(
-                    actor=_member(org),
+                    actor=demo_member(org),
                     programme_id=programme.pk,
                     organisation_id=org.pk,
                     amount_fen=amount * 100,
@@ -276,7 +266,7 @@ def _redeem_and_settle(
                     continue
                 try:
                     services.redeem_voucher(
-                        actor=_member(orgs[key]), voucher=voucher.pk, order_id=order.pk
+                        actor=demo_member(orgs[key]), voucher=voucher.pk, order_id=order.pk
                     )
                 except DomainError:
                     continue  # out of scope or category for this programme: no subsidy
@@ -288,7 +278,7 @@ def _redeem_and_settle(
         with at(claim_day):
             try:
                 claim = services.submit_claim(
-                    actor=_member(provider), provider_id=provider_id, programme_id=programme.pk
+                    actor=demo_member(provider), provider_id=provider_id, programme_id=programme.pk
                 )
             except DomainError:
                 continue
@@ -311,5 +301,7 @@ def _redeem_and_settle(
                 provider = orgs[provider_key]
                 with contextlib.suppress(DomainError):
                     services.submit_claim(
-                        actor=_member(provider), provider_id=provider.pk, programme_id=programme.pk
+                        actor=demo_member(provider),
+                        provider_id=provider.pk,
+                        programme_id=programme.pk,
                     )

@@ -11,6 +11,7 @@ from tqdm import tqdm
 from innocommons.catalog import demo
 from innocommons.catalog.search import engine
 from innocommons.catalog.search.indexer import apply_outbox, published_count, reindex
+from innocommons.orders.demo import load_orders_demo
 from innocommons.vouchers.demo import load_voucher_demo
 
 SIZES = {"small": 0, "medium": 20_000, "large": 200_000}
@@ -41,8 +42,11 @@ class Command(BaseCommand):
         started = time.monotonic()
         created, accounts = demo.load_demo()
         self.stdout.write(f"Curated demo data: {created} new listing(s).")
-        programmes = load_voucher_demo(demo.demo_organisations())
+        orgs = demo.demo_organisations()
+        programmes = load_voucher_demo(orgs)
         self.stdout.write(f"Voucher programmes with a season of activity: {programmes} new.")
+        bookings = load_orders_demo(orgs)
+        self.stdout.write(f"Instrument bookings: {bookings} new.")
         if n:
             synth = demo.Synthesizer()
             with tqdm(total=n, unit="listing", desc="generate", disable=quiet) as bar:
