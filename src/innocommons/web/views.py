@@ -29,8 +29,8 @@ from innocommons.catalog.models import Kind, Status, Term
 from innocommons.catalog.search.query import SearchParams, search
 from innocommons.catalog.validation import INPUT_FORMS
 from innocommons.core.errors import DomainError
-from innocommons.orders import selectors as orders_selectors
 from innocommons.core.models import Region
+from innocommons.orders import selectors as orders_selectors
 from innocommons.web.facets import facet_groups
 from innocommons.web.forms import DecisionForm, OrganisationApplyForm, SignupForm, TokenForm
 

@@ -1,4 +1,5 @@
-"""`innocommons demo`: load the demo data (idempotent) and optionally N synthetic listings."""
+"""`innocommons demo`: load the demo data of every app (idempotent) and optionally N synthetic
+listings."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from tqdm import tqdm
 from innocommons.catalog import demo
 from innocommons.catalog.search import engine
 from innocommons.catalog.search.indexer import apply_outbox, published_count, reindex
+from innocommons.market.demo_contracts import load_challenge_demo, load_contract_demo
+from innocommons.market.demo_demands import load_demand_demo
 from innocommons.orders.demo import load_orders_demo
 from innocommons.vouchers.demo import load_voucher_demo
 
@@ -42,11 +45,6 @@ class Command(BaseCommand):
         started = time.monotonic()
         created, accounts = demo.load_demo()
         self.stdout.write(f"Curated demo data: {created} new listing(s).")
-        orgs = demo.demo_organisations()
-        programmes = load_voucher_demo(orgs)
-        self.stdout.write(f"Voucher programmes with a season of activity: {programmes} new.")
-        bookings = load_orders_demo(orgs)
-        self.stdout.write(f"Instrument bookings: {bookings} new.")
         if n:
             synth = demo.Synthesizer()
             with tqdm(total=n, unit="listing", desc="generate", disable=quiet) as bar:
@@ -58,6 +56,16 @@ class Command(BaseCommand):
             reindex()
         else:
             apply_outbox()
+        # Demand alerts match against the search index, so these come after indexing.
+        orgs = demo.demo_organisations()
+        for label, load in [
+            ("voucher programmes with a season of activity", load_voucher_demo),
+            ("instrument bookings", load_orders_demo),
+            ("technology contracts", load_contract_demo),
+            ("open challenges", load_challenge_demo),
+            ("technology demands", load_demand_demo),
+        ]:
+            self.stdout.write(f"Demo {label}: {load(orgs)} new.")
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo ready in {time.monotonic() - started:.1f} s. Accounts (password "
