@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import sys
 
-from bench import booking, generate, redeem, search
+from bench import bids, booking, generate, matching, redeem, search
 
 BENCHES = {
     "generate": generate.main,
     "search": search.main,
     "booking": booking.main,
     "redeem": redeem.main,
+    "bids": bids.main,
+    "matching": matching.main,
 }
 
 

@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "innocommons.orders",
     "innocommons.vouchers",
     "innocommons.market",
+    "innocommons.insights",
     "innocommons.web",
 ]
 
@@ -110,6 +111,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "innocommons.web.context.inbox",
             ],
         },
     },
@@ -253,4 +255,8 @@ LOGGING = {
 # Jobs the worker (`innocommons indexer`, started by `serve`) runs: dotted path → seconds.
 PERIODIC_JOBS = {
     "innocommons.vouchers.tasks.expire": 3600,
+    "innocommons.market.tasks.expire_demands": 3600,
+    "innocommons.market.tasks.alert_demand_matches": 300,
+    "innocommons.market.tasks.close_due_lots": 15,
+    "innocommons.market.tasks.mark_auction_defaults": 3600,
 }

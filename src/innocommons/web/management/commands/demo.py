@@ -12,6 +12,7 @@ from tqdm import tqdm
 from innocommons.catalog import demo
 from innocommons.catalog.search import engine
 from innocommons.catalog.search.indexer import apply_outbox, published_count, reindex
+from innocommons.market.demo_auctions import load_auction_demo
 from innocommons.market.demo_contracts import load_challenge_demo, load_contract_demo
 from innocommons.market.demo_demands import load_demand_demo
 from innocommons.orders.demo import load_orders_demo
@@ -64,6 +65,7 @@ class Command(BaseCommand):
             ("technology contracts", load_contract_demo),
             ("open challenges", load_challenge_demo),
             ("technology demands", load_demand_demo),
+            ("auction sessions", load_auction_demo),
         ]:
             self.stdout.write(f"Demo {label}: {load(orgs)} new.")
         self.stdout.write(
