@@ -11,13 +11,13 @@ import pytest
 from django.utils import timezone
 
 from innocommons.market.models import Demand, Thread
-from tests.browser.conftest import browser, page, shot  # noqa: F401 - fixtures
+from tests.browser.conftest import shot
 from tests.market.test_demands_support import sodium_catalog
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def sign_in(page, username: str) -> None:  # noqa: F811
+def sign_in(page, username: str) -> None:
     page.context.clear_cookies()
     page.goto("/login/")
     page.fill("input[name=username]", username)
@@ -26,7 +26,7 @@ def sign_in(page, username: str) -> None:  # noqa: F811
     page.wait_for_url(re.compile(r".*/$"))
 
 
-def test_post_match_alert_interest_and_converse(page, world) -> None:  # noqa: F811
+def test_post_match_alert_interest_and_converse(page, world) -> None:
     items = sodium_catalog(world)
     sign_in(page, "ent")
     page.goto("/market/demands/new/")

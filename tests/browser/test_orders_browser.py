@@ -7,13 +7,13 @@ import re
 import pytest
 
 from innocommons.orders.models import Booking, Order
-from tests.browser.conftest import browser, page, shot  # noqa: F401 - fixtures
+from tests.browser.conftest import shot
 from tests.orders.factories import instrument, order, service
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def sign_in(page, username: str) -> None:  # noqa: F811
+def sign_in(page, username: str) -> None:
     page.context.clear_cookies()
     page.goto("/login/")
     page.fill("input[name=username]", username)
@@ -22,7 +22,7 @@ def sign_in(page, username: str) -> None:  # noqa: F811
     page.wait_for_url(re.compile(r".*/$"))
 
 
-def test_book_a_free_slot_and_get_it_approved(page, world) -> None:  # noqa: F811
+def test_book_a_free_slot_and_get_it_approved(page, world) -> None:
     r = instrument(world, needs_approval=True, location="南京大学仙林校区 分析测试中心 101")
     sign_in(page, "ent")
     page.goto(f"/resources/{r.pk}/book/")
@@ -53,7 +53,7 @@ def test_book_a_free_slot_and_get_it_approved(page, world) -> None:  # noqa: F81
     assert booking.status == "confirmed"
 
 
-def test_provider_quotes_and_client_accepts(page, world) -> None:  # noqa: F811
+def test_provider_quotes_and_client_accepts(page, world) -> None:
     o = order(world, service(world))
     sign_in(page, "prov")
     page.goto(f"/orders/{o.pk}/")

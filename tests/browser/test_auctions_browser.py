@@ -11,13 +11,13 @@ import pytest
 
 from innocommons.market.models import Bid
 from innocommons.market.services import auctions as services
-from tests.browser.conftest import browser, page, shot  # noqa: F401 - the fixtures
+from tests.browser.conftest import shot
 from tests.market.test_auctions import INC, START, auction, bidder
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def login(page, username: str) -> None:  # noqa: F811 - `page` is the fixture's value
+def login(page, username: str) -> None:
     page.goto("/login/")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", f"pw-{username}")
@@ -25,7 +25,7 @@ def login(page, username: str) -> None:  # noqa: F811 - `page` is the fixture's 
     page.wait_for_load_state()
 
 
-def test_live_lot_page_updates_and_bids_without_reload(page) -> None:  # noqa: F811
+def test_live_lot_page_updates_and_bids_without_reload(page) -> None:
     a = auction()
     me, _my_org, _ = bidder(a.session)
     rival, _rival_org, _ = bidder(a.session)
