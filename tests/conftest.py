@@ -68,3 +68,14 @@ def pytest_configure(config: pytest.Config) -> None:
         print(f"\n*** Database: PostgreSQL ({os.environ['DATABASE_URL'].split('@')[-1]}) ***")
     else:
         print("\n*** Database: SQLite ***")
+
+
+@pytest.fixture
+def english(settings: Any) -> Iterator[None]:
+    """Messages in English for tests that assert the English wording: the service layer
+    (translation.override) and pages requested without a language (LANGUAGE_CODE)."""
+    from django.utils import translation
+
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield

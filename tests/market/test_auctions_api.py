@@ -365,3 +365,8 @@ def test_permission_table(client, world, table, endpoint: str, role: str) -> Non
     else:
         assert resp.status_code in (403, 404), (resp.status_code, resp.content[:300])
     assert AuctionLot.objects.filter(pk=table["live"].pk).exists()
+
+
+@pytest.fixture(autouse=True)
+def _messages_in_english(english: None) -> None:
+    """These tests assert the English wording of messages."""

@@ -571,3 +571,8 @@ def test_cancel_before_the_award(world) -> None:
         actor=world.enterprise_member, challenge_id=c.pk, reason="需求变更"
     )
     assert c.status == "cancelled" and c.phase == "cancelled"
+
+
+@pytest.fixture(autouse=True)
+def _messages_in_english(english: None) -> None:
+    """These tests assert the English wording of messages."""

@@ -311,3 +311,8 @@ def test_page_access(client, world) -> None:
             client.force_login(user)
         got = {name: client.get(url).status_code for name, url in pages.items()}
         assert got == statuses, (user, got)
+
+
+@pytest.fixture(autouse=True)
+def _messages_in_english(english: None) -> None:
+    """These tests assert the English wording of messages."""

@@ -276,3 +276,8 @@ def test_import_page_reports_rejected_lines(client, world) -> None:
     assert TechContract.objects.count() == 1
     client.force_login(world.provider_member)
     assert client.get(reverse("market:contract_import")).status_code == 404
+
+
+@pytest.fixture(autouse=True)
+def _messages_in_english(english: None) -> None:
+    """These tests assert the English wording of messages."""

@@ -229,3 +229,8 @@ def test_partial_for_an_achievement_page(client, world) -> None:
         world.provider, actor=world.provider_member, publish=False, title_zh="钠离子草稿"
     )
     assert client.get(reverse("market:demand_for_resource", args=[draft.pk])).status_code == 404
+
+
+@pytest.fixture(autouse=True)
+def _messages_in_english(english: None) -> None:
+    """These tests assert the English wording of messages."""

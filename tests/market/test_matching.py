@@ -317,3 +317,8 @@ def test_open_demands_for_an_achievement(world) -> None:
     # A poster's own listing is not offered its own demands.
     mine = listing(world.enterprise, title_zh="钠离子电池正极材料", field="0603")
     assert wanted.pk not in [m.demand.pk for m in matcher.match_demands(mine.pk)]
+
+
+@pytest.fixture(autouse=True)
+def _messages_in_english(english: None) -> None:
+    """These tests assert the English wording of messages."""

@@ -323,3 +323,8 @@ def test_exclusion_constraint_answers_409_with_clash_details(world, monkeypatch)
     org, u = other_enterprise()
     err = refused(book, world, r, at(3, "11:00"), at(3, "13:00"), actor=u, organisation_id=org.pk)
     assert err.status == 409 and "10:00–12:00" in err.message
+
+
+@pytest.fixture(autouse=True)
+def _messages_in_english(english: None) -> None:
+    """These tests assert the English wording of messages."""
