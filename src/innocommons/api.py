@@ -14,10 +14,11 @@ from innocommons.accounts.api import router as accounts_router
 from innocommons.catalog.api import router as catalog_router
 from innocommons.core.api import router as core_router
 from innocommons.core.apiutils import error_body
+from innocommons.core.errors import DomainError
+from innocommons.insights.api import router as insights_router
 from innocommons.market.api import router as market_router
 from innocommons.orders.api import router as orders_router
 from innocommons.vouchers.api import router as vouchers_router
-from innocommons.core.errors import DomainError
 
 api = NinjaAPI(
     title="InnoCommons API",
@@ -35,6 +36,7 @@ api.add_router("", catalog_router)
 api.add_router("", orders_router)
 api.add_router("", vouchers_router)
 api.add_router("", market_router)
+api.add_router("", insights_router)
 
 
 @api.exception_handler(DomainError)

@@ -12,5 +12,6 @@ urlpatterns = [
     path("", include("innocommons.orders.urls")),
     path("", include("innocommons.vouchers.urls")),
     path("", include("innocommons.market.urls")),
+    path("", include("innocommons.insights.urls")),
     path("", include("innocommons.web.urls")),
 ]

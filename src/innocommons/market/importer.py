@@ -43,6 +43,7 @@ from innocommons.catalog.importer import MAX_CELL, MAX_ROWS, FileRejected, Rejec
 from innocommons.core import audit
 from innocommons.core.errors import PermissionDenied
 from innocommons.core.models import Region
+from innocommons.insights import rollups
 from innocommons.market.models import (
     SUBTYPES,
     ContractField,
@@ -565,6 +566,11 @@ def _write(rows: list[_Row], report: ContractImportReport, *, actor: Any) -> Non
         ]
         TechContract.objects.bulk_create(contracts, batch_size=500)
         report.imported = len(contracts)
+        rollups.contracts_changed(
+            TechContract.objects.filter(ref__in=[c.ref for c in contracts]).values_list(
+                "pk", flat=True
+            )
+        )
         if contracts:
             first = TechContract.objects.filter(ref=contracts[0].ref).first() or contracts[0]
             audit.record(

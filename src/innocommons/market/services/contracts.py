@@ -35,6 +35,7 @@ from innocommons.accounts.models import Organisation, StaffRole, User
 from innocommons.core import audit, notify
 from innocommons.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from innocommons.core.models import Region
+from innocommons.insights import rollups
 from innocommons.market.models import (
     REVIEW_DAYS,
     SUBTYPES,
@@ -728,6 +729,7 @@ def register_contract(
         if updated != 1:
             raise DomainError(_("The contract is not awaiting registration."), status=409)
         contract.refresh_from_db()
+        rollups.contract_changed(contract)  # the statistics count it from now on
         audit.record(
             actor=actor,
             action="market.contract.register",

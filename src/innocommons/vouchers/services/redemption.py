@@ -16,6 +16,7 @@ from innocommons.accounts import permissions as perms
 from innocommons.accounts.models import Organisation
 from innocommons.core import audit
 from innocommons.core.errors import DomainError, NotFound, PermissionDenied
+from innocommons.insights import rollups
 from innocommons.orders.models import Order
 from innocommons.vouchers import codes, ledger
 from innocommons.vouchers.models import Account, Programme, Redemption, Voucher
@@ -254,6 +255,7 @@ def _redeem(actor: Any, found: Voucher, case: _Case, key: str, now: datetime) ->
             idempotency_key=key,
             created_by=actor,
         )
+        rollups.redemption_changed(redemption)
         audit.record(
             actor=actor,
             action="vouchers.redeem",

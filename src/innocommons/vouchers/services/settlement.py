@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from innocommons.accounts import permissions as perms
 from innocommons.core import audit
 from innocommons.core.errors import DomainError, NotFound, PermissionDenied
+from innocommons.insights import rollups
 from innocommons.vouchers import ledger
 from innocommons.vouchers.models import (
     Account,
@@ -156,7 +157,9 @@ def reject_claim(*, actor: Any, claim_id: int, reason: str) -> Claim:
                 actor=actor,
                 memo=f"claim {claim.pk} rejected: redemption {redemption.pk}",
             )
+        reversed_ids = list(redemptions.values_list("pk", flat=True))
         redemptions.update(reversed_at=now)
+        rollups.redemptions_changed(reversed_ids)
         audit.record(
             actor=actor,
             action="vouchers.claim.reject",

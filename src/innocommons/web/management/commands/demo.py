@@ -12,6 +12,7 @@ from tqdm import tqdm
 from innocommons.catalog import demo
 from innocommons.catalog.search import engine
 from innocommons.catalog.search.indexer import apply_outbox, published_count, reindex
+from innocommons.insights import rollups
 from innocommons.market.demo_auctions import load_auction_demo
 from innocommons.market.demo_contracts import load_challenge_demo, load_contract_demo
 from innocommons.market.demo_demands import load_demand_demo
@@ -68,6 +69,8 @@ class Command(BaseCommand):
             ("auction sessions", load_auction_demo),
         ]:
             self.stdout.write(f"Demo {label}: {load(orgs)} new.")
+        # Some demo records are bulk-written: recount the statistics from the raw records.
+        rollups.rebuild()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo ready in {time.monotonic() - started:.1f} s. Accounts (password "
