@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import bids, booking, generate, matching, redeem, search
+from bench import bids, booking, flows, generate, matching, redeem, search
 
 BENCHES = {
     "generate": generate.main,
@@ -14,6 +14,7 @@ BENCHES = {
     "redeem": redeem.main,
     "bids": bids.main,
     "matching": matching.main,
+    "flows": flows.main,
 }
 
 
