@@ -202,13 +202,13 @@ def _get(
     return resp.status, body, {k.lower(): v for k, v in resp.getheaders()}
 
 
-def measure_api(token: str) -> tuple[list[float], list[float], list[float]]:
-    """ms per request: all, matrix only, summary only (after the warm-up)."""
+def measure_api(token: str) -> dict[str, list[float]]:
+    """ms per request after the warm-up: all, per endpoint and per level."""
     from urllib.parse import urlencode
 
     conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=60)
     headers = {"Authorization": f"Bearer {token}"}
-    all_ms, matrix, regions = [], [], []
+    out: dict[str, list[float]] = {}
     for i, (path, params) in enumerate(_queries()):
         start = time.perf_counter()
         status, body, _h = _get(conn, f"{path}?{urlencode(params)}", headers)
@@ -216,9 +216,10 @@ def measure_api(token: str) -> tuple[list[float], list[float], list[float]]:
         if status != 200:
             raise RuntimeError(f"{path} {params}: {status} {body[:300]!r}")
         if i >= WARMUP:
-            all_ms.append(elapsed)
-            (matrix if path.endswith("/flows") else regions).append(elapsed)
-    return all_ms, matrix, regions
+            name = "matrix" if path.endswith("/flows") else "summary"
+            for key in ("all", name, f"{name} {params['level']}"):
+                out.setdefault(key, []).append(elapsed)
+    return out
 
 
 def measure_drill(token: str) -> list[float]:
@@ -412,7 +413,7 @@ def run_engine(engine: str) -> None:
     )
     try:
         _wait_for(PORT)
-        api, matrix, regions = measure_api(raw)
+        timings = measure_api(raw)
         drill = measure_drill(raw)
         weight = page_weight()
         page = _page_time()
@@ -421,9 +422,17 @@ def run_engine(engine: str) -> None:
         server.wait(30)
     raw_ms, rows = measure_raw()
     check_same_figures(rows)
+    api = timings["all"]
     print(summary("API matrix + summary", api))
-    print(summary("  matrix (/stats/flows)", matrix))
-    print(summary("  summary (/flows/regions)", regions))
+    for name, label in (
+        ("matrix", "  matrix /stats/flows"),
+        ("matrix bloc", "    level=bloc"),
+        ("matrix province", "    level=province"),
+        ("summary", "  summary /flows/regions"),
+        ("summary bloc", "    level=bloc"),
+        ("summary province", "    level=province"),
+    ):
+        print(summary(label, timings[name]))
     print(summary("API city drill-down", drill))
     print(summary("raw GROUP BY (baseline)", raw_ms))
     print(summary("statistics page (HTML)", page))

@@ -64,3 +64,25 @@ def test_annual_report_page(client, contracts, voucher_world) -> None:
     assert 'data-table="flows"' in html and 'data-table="years"' in html
     assert client.get("/reports/annual/2025/").status_code == 200
     assert client.get("/reports/annual/").status_code == 302
+
+
+def test_queries_do_not_grow_with_the_records(client, contracts) -> None:
+    """The page reads rollups: more contracts, the same number of queries."""
+    from datetime import date
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.insights import factories as cf
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get("/stats/", {"period": "2025"}).status_code == 200
+            assert client.get("/api/v1/stats/flows", {"period": "2025"}).status_code == 200
+        return len(ctx.captured_queries)
+
+    client.get("/stats/")  # warm the region cache
+    before = count()
+    for i in range(30):
+        cf.contract("330100", "340100", amount_fen=(i + 1) * 100, on=date(2025, 1 + i % 12, 2))
+    assert count() == before

@@ -112,7 +112,16 @@ def flow_matrix(request: HttpRequest, params: Query[StatsParams]) -> dict[str, A
         "level": q.level,
         "focus": q.focus,
         "nodes": [_named(c) for c in m.nodes],
-        "links": [{"seller": x.seller, "buyer": x.buyer, **x.measure.as_dict()} for x in m.links],
+        "links": [
+            {
+                "seller": x.seller,
+                "buyer": x.buyer,
+                "contracts": x.measure.contracts,
+                "amount_fen": x.measure.amount_fen,
+                "tech_amount_fen": x.measure.tech_amount_fen,
+            }
+            for x in m.links
+        ],
         "total": m.total.as_dict(),
     }
 

@@ -33,7 +33,7 @@ from innocommons.insights.regions import RegionIndex
 from innocommons.market.models import ContractField, ContractType, TechContract
 
 
-@dataclass
+@dataclass(slots=True)
 class Measure:
     """Contracts, contract amount and technology-transaction amount (fen)."""
 
@@ -257,10 +257,10 @@ def sums(
     width = len(dims)
     if len(parts) == 1:
         src, when, unique = parts[0]
-        return [
-            (*row[:width], int(row[-3]), int(row[-2] or 0), int(row[-1] or 0))
-            for row in _rows(src, when, dims, q, seller, buyer, unique=unique)
-        ]
+        rows = _rows(src, when, dims, q, seller, buyer, unique=unique)
+        if unique:
+            return rows  # plain integer columns, one row per group
+        return [(*row[:width], int(row[-3]), int(row[-2] or 0), int(row[-1] or 0)) for row in rows]
     out: dict[tuple[Any, ...], list[int]] = {}
     for src, when, unique in parts:
         for row in _rows(src, when, dims, q, seller, buyer, unique=unique):
@@ -294,7 +294,7 @@ def aggregate(
 # --- the flow matrix ----------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class Link:
     seller: str
     buyer: str
@@ -327,16 +327,20 @@ def flows(q: StatsQuery, pairs: list[tuple[str, str, int, int, int]] | None = No
     pairs = _pairs(q) if pairs is None else pairs
     codes = {p[0] for p in pairs} | {p[1] for p in pairs}
     nodes_of = {c: idx.node(c, q.level, q.focus) for c in codes}
+    nodes = sorted(set(nodes_of.values()), key=idx.sort_key)
+    order = {c: i for i, c in enumerate(nodes)}
     total = [0, 0, 0]
+    for _s, _b, n, a, t in pairs:
+        total[0] += n
+        total[1] += a
+        total[2] += t
     if all(c == n for c, n in nodes_of.items()):
         # Province level: every pair already is a link.
-        merged = {(seller, buyer): [n, a, t] for seller, buyer, n, a, t in pairs}
-        for _s, _b, n, a, t in pairs:
-            total[0] += n
-            total[1] += a
-            total[2] += t
+        width = len(nodes) + 1
+        ordered = sorted(pairs, key=lambda p: order[p[0]] * width + order[p[1]])
+        links = [Link(s, b, Measure(n, a, t)) for s, b, n, a, t in ordered]
     else:
-        merged = {}
+        merged: dict[tuple[str, str], list[int]] = {}
         for seller, buyer, n, a, t in pairs:
             key = (nodes_of[seller], nodes_of[buyer])
             acc = merged.get(key)
@@ -346,23 +350,13 @@ def flows(q: StatsQuery, pairs: list[tuple[str, str, int, int, int]] | None = No
                 acc[0] += n
                 acc[1] += a
                 acc[2] += t
-            total[0] += n
-            total[1] += a
-            total[2] += t
-    nodes = sorted(set(nodes_of.values()), key=idx.sort_key)
-    order = {c: i for i, c in enumerate(nodes)}
-    return Flows(
-        query=q,
-        nodes=nodes,
-        links=[
+        links = [
             Link(s, b, Measure(*v))
             for (s, b), v in sorted(
                 merged.items(), key=lambda kv: (order[kv[0][0]], order[kv[0][1]])
             )
-        ],
-        total=Measure(*total),
-        raw_pairs=pairs,
-    )
+        ]
+    return Flows(query=q, nodes=nodes, links=links, total=Measure(*total), raw_pairs=pairs)
 
 
 # --- per-region summary ------------------------------------------------------------------------
