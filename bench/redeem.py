@@ -18,23 +18,16 @@ Targets (vouchers issue): ≥ 300 redemptions/s on PostgreSQL; service/raw ratio
 from __future__ import annotations
 
 import copy
-import json
-import multiprocessing
 import os
 import random
-import shutil
-import subprocess
 import sys
-import tempfile
 import threading
-import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from bench.common import ROOT
+from bench.common import engine_database, in_processes, report, run_engines
 
 CLIENTS = 8  # client processes: Python threads would measure the GIL, not the database
 VOUCHERS = int(os.environ.get("BENCH_VOUCHERS", "1000"))
@@ -42,44 +35,15 @@ ROUNDS = 2  # orders per voucher for each of the two runs
 FEE = 1_000_00  # ¥1,000 per order: ¥500 redeemed at 50 % coverage
 FACE = 2 * ROUNDS * (FEE // 2)  # both runs' redemptions: the last one exhausts the voucher
 PG_DATABASE = "innocommons_bench_redeem"
-RESULT = "RESULT "
-
-
-# --- parent: one process per engine ------------------------------------------------------
-
-
-def _run_child(engine: str, command: list[str], env: dict[str, str]) -> dict[str, Any] | None:
-    """Run the engine's process, echo its output, return its figures (None if skipped)."""
-    proc = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    figures = None
-    for line in proc.stdout:
-        if line.startswith(RESULT):
-            figures = json.loads(line[len(RESULT) :])
-        else:
-            print(f"  [{engine}] {line}", end="", flush=True)
-    if proc.wait() != 0:
-        raise SystemExit(f"bench/redeem on {engine} failed (exit {proc.returncode})")
-    return figures
 
 
 def main() -> None:
-    child = [sys.executable, "-m", "bench.redeem", "--child"]
-    base = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    base.update(DJANGO_SETTINGS_MODULE="innocommons.settings", INNOCOMMONS_DISABLE_AXES="1")
     print(
         f"{CLIENTS} client processes, {VOUCHERS:,} vouchers, {ROUNDS * VOUCHERS:,} redemptions "
         "per run (service, then raw SQL)",
         flush=True,
     )
-    results = {"SQLite": _run_child("SQLite", [*child, "sqlite"], base)}
-    if os.environ.get("DATABASE_URL", "").startswith("postgres"):
-        pg_env = {**base, "DATABASE_URL": os.environ["DATABASE_URL"]}
-        results["PostgreSQL"] = _run_child("PostgreSQL", [*child, "postgresql"], pg_env)
-    else:
-        script = str(ROOT / "scripts" / "with-postgres")  # a throwaway cluster, free port
-        results["PostgreSQL"] = _run_child("PostgreSQL", [script, *child, "postgresql"], base)
-
+    results = run_engines("bench.redeem")
     print(f"\n{'engine':<12}{'service/s':>12}{'raw SQL/s':>12}{'ratio':>8}  ledger check")
     for engine, r in results.items():
         if r is None:
@@ -100,28 +64,6 @@ def main() -> None:
 
 
 # --- child: one engine ---------------------------------------------------------------------
-
-
-def _fresh_postgres_database(url: str) -> str:
-    """Create (or re-create) the bench database on the server and return its URL."""
-    import psycopg
-
-    server, _slash, _name = url.rpartition("/")
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {PG_DATABASE}")
-    return f"{server}/{PG_DATABASE}"
-
-
-def _setup(engine: str, data: str) -> None:
-    os.environ["INNOCOMMONS_DATA_DIR"] = data
-    if engine == "postgresql":
-        os.environ["DATABASE_URL"] = _fresh_postgres_database(os.environ["DATABASE_URL"])
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
 
 
 @dataclass
@@ -146,41 +88,13 @@ class World:
 def _in_workers(
     work: Callable[[Any], None], items: list[Any], finish: Callable[[], None] = lambda: None
 ) -> float:
-    """Run work(item) for every item from CLIENTS forked processes (one database connection
-    each, like separate app server workers); return the wall time from the common start."""
-    from django.db import connections
-
-    connections.close_all()  # a forked child must not share the parent's connection
-    ctx = multiprocessing.get_context("fork")
-    barrier = ctx.Barrier(CLIENTS + 1)
+    """Run work(item) for every item from CLIENTS forked processes; return the wall time."""
 
     def run(share: list[Any]) -> None:
-        code = 0
-        try:
-            barrier.wait()
-            for item in share:
-                work(item)
-        except BaseException:
-            traceback.print_exc()
-            code = 1
-        finally:
-            finish()
-            connections.close_all()
-            sys.stdout.flush()
-            os._exit(code)
+        for item in share:
+            work(item)
 
-    workers = [ctx.Process(target=run, args=(items[i::CLIENTS],)) for i in range(CLIENTS)]
-    for worker in workers:
-        worker.start()
-    barrier.wait()
-    start = time.perf_counter()
-    for worker in workers:
-        worker.join()
-    elapsed = time.perf_counter() - start
-    failed = [w.exitcode for w in workers if w.exitcode]
-    if failed:
-        raise SystemExit(f"{len(failed)} client process(es) failed")
-    return elapsed
+    return in_processes(run, [items[i::CLIENTS] for i in range(CLIENTS)], finish)[1]
 
 
 def _build() -> World:
@@ -411,18 +325,14 @@ def _raw_run(world: World, engine: str) -> float:
 
 
 def child(engine: str) -> None:
-    data = tempfile.mkdtemp(prefix="bench-redeem-")
-    try:
-        started = time.perf_counter()
-        _setup(engine, data)
-        print(f"migrated a fresh database in {time.perf_counter() - started:.1f} s", flush=True)
+    with engine_database(engine, PG_DATABASE):
         world = _build()
         service, queries = _service_run(world)
         raw = _raw_run(world, engine)
         from innocommons.vouchers import ledger
         from innocommons.vouchers.models import Redemption, Voucher
 
-        report = ledger.check()
+        check = ledger.check()
         done = Redemption.objects.count()
         assert done == 2 * ROUNDS * VOUCHERS, done
         assert not Voucher.objects.exclude(balance_fen=0).exists()
@@ -430,28 +340,18 @@ def child(engine: str) -> None:
         figures = {
             "service_rate": (n - 1) / service,
             "raw_rate": n / raw,
-            "problems": len(report.problems),
+            "problems": len(check.problems),
         }
         print(
             f"redeem_voucher ({queries} queries each): {n - 1:,} in {service:.2f} s = "
             f"{figures['service_rate']:,.0f}/s · raw SQL (6 statements each): {n:,} in "
             f"{raw:.2f} s = {figures['raw_rate']:,.0f}/s · ledger check: "
-            f"{report.postings:,} postings, {len(report.problems)} difference(s)",
+            f"{check.postings:,} postings, {len(check.problems)} difference(s)",
             flush=True,
         )
-        for problem in report.problems[:10]:
+        for problem in check.problems[:10]:
             print(f"  {problem}")
-        print(RESULT + json.dumps(figures), flush=True)
-    finally:
-        if engine == "postgresql":
-            import psycopg
-            from django.db import connections
-
-            connections.close_all()
-            server = os.environ["DATABASE_URL"].rpartition("/")[0]
-            with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-                conn.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
-        shutil.rmtree(data, ignore_errors=True)
+        report(figures)
 
 
 if __name__ == "__main__":

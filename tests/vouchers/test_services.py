@@ -554,6 +554,30 @@ def test_redemption_pays_the_smallest_of_balance_coverage_and_yearly_cap(
     audited("vouchers.redeem", redemption, amount_fen=expected, limited_by=limited_by)
 
 
+def test_a_redemption_is_a_fixed_handful_of_statements(world: Any, adm: Any) -> None:
+    """The redemption's hot path (bench/redeem's target) is hand-written SQL: its number of
+    statements must not grow with the ORM creeping back in."""
+    from django.test.utils import CaptureQueriesContext
+
+    from innocommons.accounts.models import User
+
+    prog = vf.programme(adm)
+    voucher = vf.voucher(prog, world.enterprise, 100_000 * Y, adm)
+    order = vf.completed_order(world.enterprise, world.provider, fee_fen=10_000 * Y)
+    actor = User.objects.get(pk=world.enterprise_member.pk)  # nothing cached on it
+    with CaptureQueriesContext(connection) as queries:
+        services.redeem_voucher(actor=actor, voucher=voucher.code, order_id=order.pk)
+    # 2 reads of facts; the transaction: (PostgreSQL: lock the cap group), state, spend,
+    # redemption, audit, rollup (SQLite: 2), journal entry and postings (SQLite: 2), two
+    # accounts — plus BEGIN/COMMIT where Django logs them.
+    # (Django logs the SQL of a prepared statement as None.)
+    statements = [(q["sql"] or "prepared").split()[0] for q in queries.captured_queries]
+    transaction_control = ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE")
+    assert len([s for s in statements if s not in transaction_control]) == (
+        11 if connection.vendor == "postgresql" else 12
+    ), statements
+
+
 def test_the_yearly_cap_is_used_up_across_redemptions(world: Any, adm: Any) -> None:
     prog = vf.programme(adm, max_per_enterprise_year_fen=30_000 * Y)
     voucher = vf.voucher(prog, world.enterprise, 100_000 * Y, adm)

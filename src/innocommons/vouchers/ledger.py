@@ -13,9 +13,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import F, Q, Sum
+from django.db import connection
+from django.db.models import Q, Sum
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from innocommons.core import sql
 from innocommons.core.errors import DomainError
 from innocommons.vouchers.models import (
     Account,
@@ -79,6 +82,21 @@ def open_voucher_account(voucher: Voucher) -> Account:
     )
 
 
+_ENTRY_SQL = (
+    "INSERT INTO vouchers_journalentry (at, kind, programme_id, memo, actor_id) "
+    "VALUES (%s, %s, %s, %s, %s) RETURNING id"
+)
+_POSTINGS_SQL = "INSERT INTO vouchers_posting (entry_id, account_id, amount_fen) VALUES {rows}"
+# PostgreSQL writes the entry and its postings in one statement.
+_ENTRY_WITH_POSTINGS_SQL = (
+    f"WITH e AS ({_ENTRY_SQL}) INSERT INTO vouchers_posting (entry_id, account_id, amount_fen) "  # noqa: S608 - constants only
+    "SELECT e.id, l.account_id, l.amount FROM e, (VALUES {rows}) AS l (account_id, amount) "
+    "RETURNING entry_id"
+)
+_CREDIT_SQL = "UPDATE vouchers_account SET balance_fen = balance_fen + %s WHERE id = %s"
+_DEBIT_SQL = _CREDIT_SQL + " AND balance_fen >= %s"
+
+
 def post(
     *,
     kind: str,
@@ -86,34 +104,52 @@ def post(
     lines: Sequence[tuple[Account, int]],
     actor: Any = None,
     memo: str = "",
-) -> JournalEntry:
-    """Append one balanced entry and move the cached balances. Call inside a transaction.
+) -> int:
+    """Append one balanced entry and move the cached balances; return the entry's id. Call
+    inside a transaction.
 
     Raises InsufficientFunds (the caller's transaction must roll back) when an account
-    other than a funding source would go below zero.
+    other than a funding source would go below zero. Every money movement passes here, so
+    it is hand-written SQL: the entry and its postings (one statement on PostgreSQL, two on
+    SQLite), then one statement per account.
     """
     lines = [(account, amount) for account, amount in lines if amount]
     if len(lines) < 2 or sum(amount for _a, amount in lines) != 0:
         raise ValueError(f"unbalanced journal entry {kind}: {lines!r}")
-    entry = JournalEntry.objects.create(
-        kind=kind,
-        programme_id=programme if isinstance(programme, int) else programme.pk,
-        memo=memo[:300],
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
-    )
-    Posting.objects.bulk_create(
-        [Posting(entry=entry, account=account, amount_fen=amount) for account, amount in lines]
-    )
-    # A fixed order (newest account first: vouchers before the programme-wide accounts, which
-    # every redemption touches) so concurrent entries cannot deadlock, and the busiest rows
-    # are locked last, for the shortest time before the commit.
-    for account, amount in sorted(lines, key=lambda line: -line[0].pk):
-        rows = Account.objects.filter(pk=account.pk)
-        if amount < 0 and account.kind not in MAY_GO_NEGATIVE:
-            rows = rows.filter(balance_fen__gte=-amount)
-        if rows.update(balance_fen=F("balance_fen") + amount) != 1:
-            raise InsufficientFunds(account)
-    return entry
+    entry = [
+        connection.ops.adapt_datetimefield_value(timezone.now()),
+        kind,
+        programme if isinstance(programme, int) else programme.pk,
+        memo[:300],
+        actor.pk if getattr(actor, "is_authenticated", False) else None,
+    ]
+    with sql.cursor() as cur:
+        if connection.vendor == "postgresql":
+            rows = ", ".join(["(%s, %s)"] * len(lines))
+            cur.execute(
+                _ENTRY_WITH_POSTINGS_SQL.format(rows=rows),
+                [*entry, *[value for account, amount in lines for value in (account.pk, amount)]],
+            )
+            entry_id = int(cur.fetchone()[0])
+        else:
+            cur.execute(_ENTRY_SQL, entry)
+            entry_id = int(cur.fetchone()[0])
+            rows = ", ".join(["(%s, %s, %s)"] * len(lines))
+            cur.execute(
+                _POSTINGS_SQL.format(rows=rows),
+                [value for account, amount in lines for value in (entry_id, account.pk, amount)],
+            )
+        # A fixed order (newest account first: vouchers before the programme-wide accounts,
+        # which every redemption touches) so concurrent entries cannot deadlock, and the
+        # busiest rows are locked last, for the shortest time before the commit.
+        for account, amount in sorted(lines, key=lambda line: -line[0].pk):
+            if amount < 0 and account.kind not in MAY_GO_NEGATIVE:
+                cur.execute(_DEBIT_SQL, [amount, account.pk, -amount])
+            else:
+                cur.execute(_CREDIT_SQL, [amount, account.pk])
+            if cur.rowcount != 1:
+                raise InsufficientFunds(account)
+    return entry_id
 
 
 @dataclass

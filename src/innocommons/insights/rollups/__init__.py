@@ -5,7 +5,8 @@ The services that change a counted record call a hook in the same transaction:
 - `contract_changed(contract)` after a technology contract is registered, refused,
   imported, corrected or deleted (`contracts_changed(contracts)` for a batch, e.g. an
   import: its cells are then locked once, in order);
-- `redemption_changed(redemption)` after a voucher redemption is made or reversed
+- `redemption_added(new)` after a voucher redemption is made: an addition, not a recount
+  (see below); `redemption_changed(redemption)` after one is reversed
   (`redemptions_changed(redemptions)` for all the redemptions of a rejected claim).
 
 A hook reads the record's current state from the database (not from the instance it was
@@ -19,7 +20,9 @@ nothing.
 Concurrency: on PostgreSQL a hook first takes transaction-scoped advisory locks on the
 daily cells it will recompute, in ascending order, so two registrations in one cell queue
 instead of each writing a count that misses the other (tests/insights/test_races.py shows
-that race with the locks off); the coarser cells move by atomic `n = n + Δ` upserts. SQLite
+that race with the locks off); the coarser cells move by atomic `n = n + Δ` upserts. A new
+redemption is added to its cell the same way, `n = n + 1`, under a shared lock on the cell:
+additions go ahead together, and never in the middle of a recount. SQLite
 runs one write transaction at a time (BEGIN IMMEDIATE), which serialises hooks by itself.
 
 `rebuild()` recomputes every table from the raw records with INSERT … SELECT inside the
@@ -36,12 +39,18 @@ from django.db import connection, transaction
 from innocommons.insights.rollups import base, contracts, redemptions
 from innocommons.insights.rollups.base import CheckReport, Progress
 from innocommons.insights.rollups.contracts import contracts_changed, counting_contracts
-from innocommons.insights.rollups.redemptions import counting_redemptions, redemptions_changed
+from innocommons.insights.rollups.redemptions import (
+    NewRedemption,
+    counting_redemptions,
+    redemption_added,
+    redemptions_changed,
+)
 from innocommons.market.models import TechContract
 from innocommons.vouchers.models import Redemption
 
 __all__ = [
     "CheckReport",
+    "NewRedemption",
     "RebuildReport",
     "check",
     "contract_changed",
@@ -49,6 +58,7 @@ __all__ = [
     "counting_contracts",
     "counting_redemptions",
     "rebuild",
+    "redemption_added",
     "redemption_changed",
     "redemptions_changed",
 ]

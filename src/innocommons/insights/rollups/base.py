@@ -26,20 +26,26 @@ LOCKING = True
 MEASURES = ("contracts", "amount_fen", "tech_amount_fen")
 
 
-def _lock_id(name: str) -> int:
+def lock_id(name: str) -> int:
+    """The advisory lock key of a named cell."""
     return int.from_bytes(
         hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True
     )
 
 
-def lock(names: Iterable[str]) -> None:
+def lock(names: Iterable[str], *, shared: bool = False) -> None:
     """Advisory locks on the named cells until the transaction ends, in a global order, so
-    that two transactions touching the same cells queue instead of deadlocking."""
+    that two transactions touching the same cells queue instead of deadlocking.
+
+    A recount takes them exclusive. An addition (`n = n + 1` by an atomic upsert) takes
+    them shared: additions to one cell go ahead together, but never while a recount of it
+    is between its aggregate and its write."""
     if connection.vendor != "postgresql" or not LOCKING:
         return  # SQLite serialises write transactions (BEGIN IMMEDIATE)
+    sql = f"SELECT pg_advisory_xact_lock{'_shared' if shared else ''}(%s)"
     with connection.cursor() as cur:
-        for key in sorted({_lock_id(n) for n in names}):
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+        for key in sorted({lock_id(n) for n in names}):
+            cur.execute(sql, [key])
 
 
 def provinces(codes: Iterable[str]) -> dict[str, str]:

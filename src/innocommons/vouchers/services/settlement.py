@@ -131,9 +131,21 @@ def reject_claim(*, actor: Any, claim_id: int, reason: str) -> Claim:
         )
         redeemed = ledger.programme_account(claim.programme, Account.Kind.REDEEMED)
         budget = ledger.programme_account(claim.programme, Account.Kind.BUDGET)
-        redemptions = Redemption.objects.filter(claim=claim, reversed_at__isnull=True)
-        for redemption in redemptions.order_by("voucher_id", "pk"):
-            voucher = Voucher.objects.select_for_update().get(pk=redemption.voucher_id)
+        redemptions = list(
+            Redemption.objects.filter(claim=claim, reversed_at__isnull=True).order_by(
+                "voucher_id", "pk"
+            )
+        )
+        # Locks in the order a redemption takes them — vouchers, rollup cells, accounts —
+        # so a rejection and a redemption of one of its vouchers cannot deadlock.
+        vouchers = Voucher.objects.select_for_update().in_bulk(
+            sorted({r.voucher_id for r in redemptions})
+        )
+        reversed_ids = [r.pk for r in redemptions]
+        Redemption.objects.filter(pk__in=reversed_ids).update(reversed_at=now)
+        rollups.redemptions_changed(reversed_ids)
+        for redemption in redemptions:
+            voucher = vouchers[redemption.voucher_id]
             amount = redemption.amount_fen
             back_to_voucher = (
                 voucher.status
@@ -157,9 +169,6 @@ def reject_claim(*, actor: Any, claim_id: int, reason: str) -> Claim:
                 actor=actor,
                 memo=f"claim {claim.pk} rejected: redemption {redemption.pk}",
             )
-        reversed_ids = list(redemptions.values_list("pk", flat=True))
-        redemptions.update(reversed_at=now)
-        rollups.redemptions_changed(reversed_ids)
         audit.record(
             actor=actor,
             action="vouchers.claim.reject",
