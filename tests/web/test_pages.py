@@ -39,6 +39,18 @@ def test_home_shows_counts_and_newest(client, listing) -> None:
     assert "电磁兼容检测" in html and 'lang="zh-CN"' in html
 
 
+def test_navigation_leads_to_statistics_and_administrators_to_their_dashboard(
+    client, world
+) -> None:
+    html = client.get("/", HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert 'href="/stats/"' in html and "统计" in html
+    assert 'href="/stats/admin/"' not in html  # the dashboard link is for administrators
+    client.force_login(world.admin_js)
+    html = client.get("/", HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert 'href="/stats/admin/"' in html and "统计看板" in html
+    assert client.get("/stats/admin/").status_code == 200
+
+
 def test_english_via_accept_language_and_cookie(client, listing) -> None:
     html = client.get(f"/resources/{listing.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "EMC testing" in html and 'lang="en"' in html
