@@ -116,9 +116,7 @@ class DeliverForm(forms.Form):
     report = forms.FileField(
         label=_("Report"),
         help_text=_("PDF, Word, Excel, ZIP, PNG or JPEG; at most 20 MiB."),
-        widget=forms.ClearableFileInput(
-            attrs={"accept": ",".join(f".{e}" for e in reports.SIGNATURES)}
-        ),
+        widget=forms.ClearableFileInput(attrs={"accept": ",".join(f".{e}" for e in reports.TYPES)}),
     )
     service_hours = forms.DecimalField(
         label=_("Service hours"),

@@ -19,10 +19,10 @@ from ninja import Field, File, Query, Router, Schema, Status, UploadedFile
 from innocommons.accounts.permissions import acting_user
 from innocommons.core.apiutils import AUTH
 from innocommons.core.errors import NotFound
+from innocommons.core.uploads import download
 from innocommons.market.models import NOTICE_DAYS_DEFAULT, Challenge, Proposal
 from innocommons.market.selectors import challenges as selectors
 from innocommons.market.services import challenges as services
-from innocommons.market.services.contracts import download
 
 router = Router(tags=["challenges"])
 

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
 
 from innocommons.accounts.permissions import acting_user
+from innocommons.core import uploads
 from innocommons.core.apiutils import AUTH
 from innocommons.core.errors import DomainError, NotFound
 from innocommons.market.importer import import_contracts
@@ -335,7 +336,7 @@ def download_file(request: HttpRequest, contract_id: int) -> HttpResponseBase:
     contract = selectors.get_contract(user, contract_id)
     if not selectors.can_download(user, contract):
         raise NotFound(_("No such contract."))
-    return services.download(contract.file, contract.file_name or f"{contract.ref}.pdf")
+    return uploads.download(contract.file, contract.file_name or f"{contract.ref}.pdf")
 
 
 @router.post("/contracts/{contract_id}/submit", response=ContractOut, auth=AUTH, summary="Submit")

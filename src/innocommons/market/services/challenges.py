@@ -37,6 +37,7 @@ from innocommons.accounts.models import Membership, Organisation, User
 from innocommons.core import audit, notify
 from innocommons.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from innocommons.core.models import Region
+from innocommons.core.uploads import check_upload
 from innocommons.market.models import (
     MAX_REGION_REWARD_FEN,
     NOTICE_DAYS_DEFAULT,
@@ -53,7 +54,7 @@ from innocommons.market.models import (
     ScoreSheet,
     TechContract,
 )
-from innocommons.market.services.contracts import MAX_FEN, check_document, create_draft
+from innocommons.market.services.contracts import MAX_FEN, create_draft
 
 MAX_MILESTONES = 20
 MAX_CRITERIA = 10
@@ -589,7 +590,7 @@ def withdraw_proposal(*, actor: Any, proposal_id: int) -> Proposal:
 def add_attachment(*, actor: Any, proposal_id: int, file: Any) -> ProposalAttachment:
     """A document for the proposal, before the deadline (PDF, Word, Excel, image, ZIP)."""
     proposal = _own_proposal(actor, proposal_id)
-    name = check_document(file, allowed=ATTACHMENT_TYPES, field="file")
+    name = check_upload(file, allowed=ATTACHMENT_TYPES, field="file")
     with transaction.atomic(durable=True):
         challenge = get_challenge(proposal.challenge_id, lock=True)
         _before_deadline(challenge)

@@ -14,20 +14,15 @@ Rules (DESIGN §6):
 
 from __future__ import annotations
 
-import os
 import secrets
-import zipfile
 from dataclasses import dataclass, fields, replace
 from datetime import date, timedelta
-from typing import IO, Any
+from typing import Any
 
-from django.core.exceptions import SuspiciousFileOperation
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.http import FileResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
 
 from innocommons.accounts import permissions as perms
@@ -35,6 +30,7 @@ from innocommons.accounts.models import Organisation, StaffRole, User
 from innocommons.core import audit, notify
 from innocommons.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from innocommons.core.models import Region
+from innocommons.core.uploads import check_upload
 from innocommons.insights import rollups
 from innocommons.market.models import (
     REVIEW_DAYS,
@@ -48,91 +44,9 @@ from innocommons.market.models import (
 
 MAX_FEN = 10**13  # 1000 亿 yuan: anything above is a typo, far below BIGINT
 EARLIEST_SIGNING = date(1980, 1, 1)
-MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_TEXT = 3000
 
-# --- uploaded documents -----------------------------------------------------------------
-
-ZIP = b"PK\x03\x04"
-# extension → (leading bytes, a member every genuine file of that kind holds)
-SIGNATURES: dict[str, tuple[tuple[bytes, ...], str | None]] = {
-    "pdf": ((b"%PDF-",), None),
-    "png": ((b"\x89PNG\r\n\x1a\n",), None),
-    "jpg": ((b"\xff\xd8\xff",), None),
-    "jpeg": ((b"\xff\xd8\xff",), None),
-    "docx": ((ZIP,), "word/"),
-    "xlsx": ((ZIP,), "xl/"),
-    "zip": ((ZIP, b"PK\x05\x06"), None),
-}
 CONTRACT_TYPES = ("pdf", "docx", "png", "jpg", "jpeg")
-
-
-def _size(file: Any) -> int:
-    size = getattr(file, "size", None)
-    if size is not None:
-        return int(size)
-    pos = file.tell()
-    file.seek(0, os.SEEK_END)
-    end = file.tell()
-    file.seek(pos)
-    return int(end)
-
-
-def _has_member(file: IO[bytes], prefix: str) -> bool:
-    try:
-        with zipfile.ZipFile(file) as archive:
-            return any(n.startswith(prefix) for n in archive.namelist())
-    except (zipfile.BadZipFile, OSError, ValueError):
-        return False
-    finally:
-        file.seek(0)
-
-
-def check_document(file: Any, *, allowed: tuple[str, ...], field: str) -> str:
-    """Validate an upload by its extension AND its first bytes (a renamed executable or
-    script is refused) and its size (≤ 20 MiB). Returns a safe file name for storage."""
-    name = str(getattr(file, "name", "") or "")
-    ext = os.path.splitext(name)[1].lower().lstrip(".")
-    shown = ", ".join(e.upper() for e in allowed if e != "jpeg")
-    if ext not in allowed:
-        raise DomainError(
-            _("Upload one of these file types: %(types)s.") % {"types": shown}, field=field
-        )
-    size = _size(file)
-    if size == 0:
-        raise DomainError(_("The file is empty."), field=field)
-    if size > MAX_FILE_BYTES:
-        raise DomainError(
-            _("The file is too large (%(mb).1f MiB); the limit is 20 MiB.")
-            % {"mb": size / 1024 / 1024},
-            field=field,
-        )
-    magics, member = SIGNATURES[ext]
-    file.seek(0)
-    head = file.read(16)
-    file.seek(0)
-    if not any(head.startswith(m) for m in magics) or (
-        member is not None and not _has_member(file, member)
-    ):
-        raise DomainError(
-            _("The file's content is not a .%(ext)s file; upload the real document.")
-            % {"ext": ext},
-            field=field,
-        )
-    try:
-        stem = get_valid_filename(os.path.splitext(os.path.basename(name))[0])[:60]
-    except SuspiciousFileOperation:  # nothing usable left of the name, e.g. "..pdf"
-        stem = "document"
-    return f"{stem}.{ext}"
-
-
-def download(file: Any, name: str) -> FileResponse:
-    """A stored document as a download, never rendered inline by the browser."""
-    if not file:
-        raise NotFound(_("No file has been uploaded."))
-    response = FileResponse(file.open("rb"), as_attachment=True, filename=name)
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
 
 
 # --- numbers ----------------------------------------------------------------------------
@@ -434,7 +348,7 @@ def create_contract(
             _("The seller must be a verified organisation to register contracts."),
             field="seller",
         )
-    stored_name = check_document(file, allowed=CONTRACT_TYPES, field="file") if file else ""
+    stored_name = check_upload(file, allowed=CONTRACT_TYPES, field="file") if file else ""
     with transaction.atomic(durable=True):
         contract = TechContract(ref=new_ref(), source=TechContract.Source.MANUAL, created_by=actor)
         _apply(contract, data, checked)
@@ -508,7 +422,7 @@ def attach_file(*, actor: Any, contract_id: int, file: Any) -> TechContract:
             _("The file can be replaced on a draft, or with an appeal after a refusal."),
             status=409,
         )
-    name = check_document(file, allowed=CONTRACT_TYPES, field="file")
+    name = check_upload(file, allowed=CONTRACT_TYPES, field="file")
     with transaction.atomic(durable=True):
         contract.file.save(name, file, save=False)
         contract.file_name = name
@@ -618,7 +532,7 @@ def appeal_contract(
         )
     if contract.status != TechContract.Status.REFUSED:
         raise DomainError(_("Only a refused contract can be appealed."), status=409)
-    name = check_document(file, allowed=CONTRACT_TYPES, field="file") if file else ""
+    name = check_upload(file, allowed=CONTRACT_TYPES, field="file") if file else ""
     now = timezone.now()
     due = timezone.localdate(now) + timedelta(days=REVIEW_DAYS)
     with transaction.atomic(durable=True):

@@ -38,6 +38,7 @@ from innocommons.accounts.permissions import acting_user
 from innocommons.catalog.validation import YuanField
 from innocommons.core.errors import DomainError
 from innocommons.core.money import format_yuan, yuan_to_fen
+from innocommons.core.uploads import download
 from innocommons.market.models import (
     MAX_REGION_REWARD_FEN,
     NOTICE_DAYS_DEFAULT,
@@ -47,7 +48,6 @@ from innocommons.market.models import (
 from innocommons.market.selectors import challenges as selectors
 from innocommons.market.selectors.contracts import find_organisation, regions_below
 from innocommons.market.services import challenges as services
-from innocommons.market.services.contracts import download
 
 PER_PAGE = 20
 SPLIT = re.compile(r"\s*[|｜]\s*")

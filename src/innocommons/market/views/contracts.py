@@ -32,6 +32,7 @@ from django.views.decorators.http import require_POST
 from innocommons.accounts import permissions as perms
 from innocommons.accounts.permissions import acting_user
 from innocommons.catalog.validation import YuanField
+from innocommons.core import uploads
 from innocommons.core.errors import DomainError
 from innocommons.core.models import Region
 from innocommons.core.money import format_yuan
@@ -413,7 +414,7 @@ def file(request: HttpRequest, contract_id: int) -> HttpResponseBase:
     if not selectors.can_download(user, contract):
         raise Http404
     try:
-        return services.download(contract.file, contract.file_name or f"{contract.ref}.pdf")
+        return uploads.download(contract.file, contract.file_name or f"{contract.ref}.pdf")
     except DomainError:
         raise Http404 from None
 
