@@ -312,7 +312,7 @@ def test_interest_rules(world, case, error) -> None:
     assert not Thread.objects.exists()
 
 
-def test_only_the_two_organisations_read_and_write_a_thread(world) -> None:
+def test_only_the_two_organisations_write_and_auditors_also_read_a_thread(world) -> None:
     d = make_demand(world)
     t = services.express_interest(
         actor=world.provider_member,
@@ -322,12 +322,19 @@ def test_only_the_two_organisations_read_and_write_a_thread(world) -> None:
     )
     rival = factories.org(type="institute")
     rival_member = member_of(rival)
-    for user in (world.outsider, rival_member, world.operator, world.auditor, world.admin_js):
+    for user in (world.outsider, rival_member, world.operator, world.admin_js):
         with pytest.raises(NotFound):
             selectors.get_thread(user, t.pk)
         with pytest.raises(NotFound):
             services.post_message(actor=user, thread_id=t.pk, body="偷看")
         assert not selectors.my_threads(user).exists()
+        assert not selectors.threads_of_demand(user, d).exists()
+    # DESIGN §2: auditors read everything, and write nothing.
+    assert selectors.get_thread(world.auditor, t.pk) == t
+    assert list(selectors.threads_of_demand(world.auditor, d)) == [t]
+    with pytest.raises(PermissionDenied):
+        services.post_message(actor=world.auditor, thread_id=t.pk, body="审计")
+    assert t.messages.count() == 1
     Notification.objects.all().delete()
     reply = services.post_message(actor=world.enterprise_member, thread_id=t.pk, body="请寄样品")
     assert reply.organisation_id == world.enterprise.pk

@@ -165,7 +165,7 @@ CASES = [
             "provider": 200,
             "outsider": 404,
             "operator": 404,
-            "auditor": 404,
+            "auditor": 200,  # reads everything (DESIGN §2)
         },
     ),
     Case(
@@ -177,7 +177,7 @@ CASES = [
             "provider": 201,
             "outsider": 404,
             "operator": 404,
-            "auditor": 404,
+            "auditor": 403,  # and writes nothing
         },
         body={"body": "你好"},
     ),

@@ -172,10 +172,14 @@ def test_interest_opens_the_thread_page_for_the_two_organisations_only(client, w
     assert "欢迎来访" in page
     mine = client.get(reverse("market:demand_mine")).content.decode()
     assert reverse("market:thread", args=[t.pk]) in mine
-    for outsider in (world.outsider, world.operator, world.auditor):
+    for outsider in (world.outsider, world.operator):
         client.force_login(outsider)
         assert client.get(reverse("market:thread", args=[t.pk])).status_code == 404
         client.post(reverse("market:thread", args=[t.pk]), {"body": "偷看"})
+    client.force_login(world.auditor)  # reads (DESIGN §2), without a form to write
+    page = client.get(reverse("market:thread", args=[t.pk])).content.decode()
+    assert "欢迎来访" in page and 'name="body"' not in page
+    client.post(reverse("market:thread", args=[t.pk]), {"body": "偷看"})
     assert Message.objects.filter(body="偷看").count() == 0
     client.logout()
     assert client.get(reverse("market:thread", args=[t.pk])).status_code == 302  # to sign-in

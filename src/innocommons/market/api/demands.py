@@ -5,7 +5,8 @@ Amounts are integer fen. Anyone reads published demands and their matches; the d
 of a demand come back as null (`details_hidden`: true) for readers who are not members of
 a verified organisation, unless the poster made them public. Enterprises' members create,
 change, publish and close their demands; verified organisations' members express interest,
-which opens the (demand, organisation) thread; only the two organisations read a thread.
+which opens the (demand, organisation) thread; only the two organisations write in a thread,
+auditors also read it.
 Lists: `page`, `page_size` ≤ 100.
 """
 

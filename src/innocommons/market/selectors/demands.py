@@ -211,21 +211,27 @@ def my_threads(user: Any) -> QuerySet[Thread]:
 
 
 def threads_of_demand(user: Any, demand: Demand) -> QuerySet[Thread]:
-    """The poster's members see every thread of its demand; a provider its own."""
+    """The poster's members (and auditors) see every thread of its demand; a provider its
+    own."""
     qs = _threads().filter(demand=demand).order_by("-last_message_at", "-id")
-    if perms.is_member(user, demand.organisation_id):
+    if perms.is_member(user, demand.organisation_id) or perms.is_auditor(user):
         return qs
     return qs.filter(provider_id__in=list(perms.memberships(user)))
 
 
 def can_read_thread(user: Any, thread: Thread) -> bool:
-    return perms.is_member(user, thread.provider_id) or perms.is_member(
-        user, thread.demand.organisation_id
+    """The members of its two organisations, and the community's auditors (DESIGN §2:
+    they read everything; they never write)."""
+    return (
+        perms.is_member(user, thread.provider_id)
+        or perms.is_member(user, thread.demand.organisation_id)
+        or perms.is_auditor(user)
     )
 
 
 def get_thread(user: Any, thread_id: int) -> Thread:
-    """A thread for the members of its two organisations; to anyone else it does not exist."""
+    """A thread for the members of its two organisations and auditors; to anyone else it
+    does not exist."""
     thread = (
         Thread.objects.select_related("demand", "demand__organisation", "provider", "resource")
         .filter(pk=thread_id)

@@ -15,7 +15,8 @@ Rules:
   message per member, in one batch;
 - a verified organisation other than the poster may express interest in an open demand:
   that opens the one thread of (demand, organisation), or adds to it; only the two
-  organisations' members read and write it, and each message notifies the other side.
+  organisations' members write in it (auditors also read it), and each message notifies
+  the other side.
 """
 
 from __future__ import annotations
@@ -570,6 +571,8 @@ def post_message(*, actor: User, thread_id: int, body: str) -> Message:
         .first()
     )
     side = side_of(actor, thread) if thread is not None else None
+    if thread is not None and side is None and perms.is_auditor(actor):
+        raise PermissionDenied(_("Auditors read conversations; they do not write in them."))
     if thread is None or side is None:
         raise NotFound(_("Conversation not found."))
     other = thread.demand.organisation_id if side == thread.provider_id else thread.provider_id
