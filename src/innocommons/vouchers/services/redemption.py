@@ -359,7 +359,11 @@ def _repeated(facts: _Facts, key: str) -> Redemption:
     return existing
 
 
-_LOCK_GROUP_SQL = "SELECT id FROM accounts_organisation WHERE id IN ({}) ORDER BY id FOR UPDATE"
+# NO KEY UPDATE: redemptions of the group queue on it, while rows that merely refer to the
+# organisations (orders, bookings, other redemptions' foreign keys) are not held up.
+_LOCK_GROUP_SQL = (
+    "SELECT id FROM accounts_organisation WHERE id IN ({}) ORDER BY id FOR NO KEY UPDATE"
+)
 _SPEND_SQL = (
     "UPDATE vouchers_voucher SET balance_fen = balance_fen - %s, status = CASE WHEN "
     "balance_fen = %s THEN 'exhausted' ELSE status END WHERE id = %s"
