@@ -6,15 +6,18 @@ from datetime import datetime, timedelta
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from innocommons.accounts.models import User
+from innocommons.catalog.models import Instrument
 from innocommons.core.errors import DomainError
 from innocommons.core.models import AuditEntry
 from innocommons.orders import services
 from innocommons.orders.models import Booking
 from innocommons.orders.services import bookings as booking_services
 from tests import factories
-from tests.orders.factories import at, book, instrument
+from tests.orders.factories import at, book, day, instrument
 
 pytestmark = pytest.mark.django_db
 
@@ -323,6 +326,83 @@ def test_exclusion_constraint_answers_409_with_clash_details(world, monkeypatch)
     org, u = other_enterprise()
     err = refused(book, world, r, at(3, "11:00"), at(3, "13:00"), actor=u, organisation_id=org.pk)
     assert err.status == 409 and "10:00–12:00" in err.message
+
+
+# --- the hand-written booking path (bench/booking) ---------------------------------------------
+
+
+def statements(queries: CaptureQueriesContext) -> list[str]:
+    """The first word of each statement sent, transaction control left out (Django logs a
+    prepared statement's SQL as None)."""
+    words = [(q["sql"] or "prepared").split()[0] for q in queries.captured_queries]
+    return [w for w in words if w not in ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")]
+
+
+def test_a_booking_is_a_fixed_handful_of_statements(world) -> None:
+    """The booking path is hand-written SQL: its statements must not grow with the ORM
+    creeping back in. A fresh user object has nothing cached, as in a new request."""
+    r = instrument(world)
+    book(world, r, at(3, "10:00"), at(3, "12:00"))
+    actor = User.objects.get(pk=world.enterprise_member.pk)
+    with CaptureQueriesContext(connection) as queries:
+        book(world, r, at(4, "10:00"), at(4, "12:00"), actor=actor)
+    # the user's memberships; then one transaction: client organisation and instrument
+    # with its rules (locked), conflicts, the booking, the audit entry
+    assert len(statements(queries)) == 5, statements(queries)
+    with CaptureQueriesContext(connection) as queries, pytest.raises(DomainError):
+        book(world, r, at(4, "11:00"), at(4, "13:00"), actor=actor)  # overlaps
+    assert len(statements(queries)) == 2, statements(queries)  # memberships are cached now
+
+
+def test_the_returned_booking_is_the_stored_one(world) -> None:
+    r = instrument(world, needs_approval=True)
+    b = book(world, r, at(3, "10:00"), at(3, "11:30"), purpose="  XRD 物相分析  ")
+    stored = Booking.objects.get(pk=b.pk)
+    for field in ("resource_id", "organisation_id", "created_by_id", "start", "end"):
+        assert getattr(b, field) == getattr(stored, field), field
+    assert (b.status, stored.status) == ("pending", "pending")
+    assert b.purpose == stored.purpose == "XRD 物相分析"
+    assert b.decided_at is None and stored.decided_at is None
+    assert abs(b.created_at - stored.created_at) < timedelta(seconds=1)
+    assert b.resource == r and b.organisation == world.enterprise  # relations load lazily
+    confirmed = book(
+        world, instrument(world, title_zh="拉曼光谱仪"), at(3, "10:00"), at(3, "11:00")
+    )
+    assert Booking.objects.get(pk=confirmed.pk).decided_at == confirmed.decided_at
+
+
+def test_without_calendar_and_booking_settings_the_defaults_apply(world) -> None:
+    """An instrument whose provider set no calendar (and, defensively, no booking
+    settings) is bookable on the model defaults: weekdays 08:30–17:30, 60–480 minutes."""
+    r = factories.resource(
+        world.provider, actor=world.provider_member, kind="instrument", needs_approval=False
+    )
+    n = next(n for n in range(2, 9) if day(n).isoweekday() <= 5)  # a weekday, lead time kept
+    err = refused(book, world, r, at(n, "08:00"), at(n, "09:00"))
+    assert err.field == "start" and "08:30–17:30" in err.message
+    assert book(world, r, at(n, "09:00"), at(n, "10:00")).status == "confirmed"
+    Instrument.objects.filter(resource=r).delete()
+    assert refused(book, world, r, at(n, "10:00"), at(n, "10:30")).field == "end"  # < 60 min
+    assert book(world, r, at(n, "10:00"), at(n, "11:00")).status == "pending"  # default
+
+
+def test_the_organisation_is_refused_before_the_resource(world) -> None:
+    factories.member(world.enterprise_member, world.pending)
+    missing = {"resource_id": 10**9, "start": at(3, "10:00"), "end": at(3, "11:00")}
+    err = refused(
+        services.book_instrument,
+        actor=world.enterprise_member,
+        organisation_id=world.pending.pk,
+        **missing,
+    )
+    assert err.status == 403 and err.field == "organisation"
+    err = refused(
+        services.book_instrument,
+        actor=world.enterprise_member,
+        organisation_id=world.enterprise.pk,
+        **missing,
+    )
+    assert err.status == 404 and err.field == "resource"
 
 
 @pytest.fixture(autouse=True)

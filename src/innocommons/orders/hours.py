@@ -50,15 +50,20 @@ def calendar_for(resource: Resource) -> Calendar:
 
 def rules_for(resource: Resource, calendar: Calendar | None = None) -> Rules:
     instrument: Instrument | None = getattr(resource, "instrument", None)
-    cal = calendar or calendar_for(resource)
+    return rules_from(calendar or calendar_for(resource), instrument)
+
+
+def rules_from(cal: Calendar, instrument: Instrument | None) -> Rules:
+    """The rules of a calendar and its instrument's booking settings (the model defaults
+    while the instrument has none)."""
     if instrument is None:
-        instrument = Instrument(resource=resource)  # the model defaults
+        instrument = Instrument()
     return Rules(
         calendar=cal,
         min_minutes=max(1, instrument.min_booking_minutes),
         max_minutes=max(1, instrument.max_booking_minutes),
         lead_time=timedelta(hours=instrument.lead_time_hours),
-        needs_approval=instrument.needs_approval,
+        needs_approval=bool(instrument.needs_approval),  # SQLite's raw rows hold 0/1
     )
 
 

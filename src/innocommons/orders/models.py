@@ -119,7 +119,12 @@ class Booking(models.Model):
 
     class Meta:
         ordering = ["start"]
-        indexes = [models.Index(fields=["resource", "start"], name="booking_resource_start")]
+        indexes = [
+            models.Index(fields=["resource", "start"], name="booking_resource_start"),
+            # An organisation's upcoming bookings of one instrument: the quota check on
+            # every booking (bench/booking).
+            models.Index(fields=["resource", "organisation", "start"], name="booking_quota"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(end__gt=models.F("start")), name="booking_order")
         ]

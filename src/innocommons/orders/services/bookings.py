@@ -20,8 +20,8 @@ from django.utils.translation import gettext as _
 
 from innocommons.accounts import permissions
 from innocommons.accounts.models import Organisation, User
-from innocommons.catalog.models import Kind, Resource
-from innocommons.core import audit
+from innocommons.catalog.models import Instrument, Kind, Resource
+from innocommons.core import audit, sql
 from innocommons.core.errors import DomainError, NotFound, PermissionDenied
 from innocommons.orders import hours
 from innocommons.orders.models import Blackout, Booking, Calendar, CalendarFeed
@@ -34,6 +34,7 @@ from innocommons.orders.workflow import CLIENT, PROVIDER
 LOCKING = True
 
 MAX_REASON = 500
+Span = tuple[datetime, datetime]
 LIMITS = {  # calendar settings: field → (lowest, highest)
     "horizon_days": (1, 730),
     "max_future_per_org": (1, 10_000),
@@ -138,7 +139,7 @@ def add_blackout(
         if clash is not None:
             raise DomainError(
                 _("A booking %(range)s falls in this period; cancel it first.")
-                % {"range": hours.fmt_range(clash.start, clash.end)},
+                % {"range": hours.fmt_range(*clash)},
                 field="start",
                 status=409,
             )
@@ -174,14 +175,18 @@ def remove_blackout(*, actor: User, resource_id: int, blackout_id: int) -> None:
 
 # --- booking ---------------------------------------------------------------------------------
 
+# After the actor's memberships (read once per request), a booking is four statements in one
+# transaction (bench/booking): the client organisation and the instrument with its rules
+# (locked), the conflicts, the insert and the audit entry. They are hand-written: building an
+# ORM query costs more Python time here than the database spends running it
+# (docs/performance.md); tests/orders/test_bookings.py counts them.
 
 # Active bookings of one instrument overlapping [start, end). No booking spans more than a
 # day (hours.MAX_SPAN), which bounds the index range scan on (resource, start) however long
-# the calendar's history is. Raw SQL because it runs under the instrument's lock on every
-# booking (bench/booking); this fragment is the only place the overlap rule is written.
+# the calendar's history is. This fragment is the only place the overlap rule is written.
 # "status IN (%s, %s)" takes Booking.ACTIVE (pending, confirmed).
 OVERLAP = (
-    "SELECT id FROM orders_booking WHERE resource_id = %s AND status IN (%s, %s) "
+    'SELECT start, "end" FROM orders_booking WHERE resource_id = %s AND status IN (%s, %s) '
     'AND start < %s AND start > %s AND "end" > %s ORDER BY start LIMIT 1'
 )
 UPCOMING = (
@@ -189,6 +194,31 @@ UPCOMING = (
     'AND status IN (%s, %s) AND start > %s AND "end" > %s'
 )
 BLACKOUT = 'SELECT id FROM orders_blackout WHERE calendar_id = %s AND start < %s AND "end" > %s'
+CONFLICTS = (
+    f'SELECT ({UPCOMING}), ({BLACKOUT} LIMIT 1), clash.start, clash."end" '  # noqa: S608
+    f"FROM (SELECT 1) AS one LEFT JOIN ({OVERLAP}) AS clash ON TRUE"
+)
+# Only what the booking path reads: the client organisation's status, the instrument, its
+# owner's status, its booking settings and its calendar (the last two may be missing: then
+# the model defaults apply).
+BOOKABLE = (
+    "SELECT (SELECT status FROM accounts_organisation WHERE id = %s), r.kind, r.status, "
+    "r.owner_id, r.region_id, o.status, i.resource_id, i.min_booking_minutes, "
+    "i.max_booking_minutes, i.lead_time_hours, i.needs_approval, c.resource_id, c.weekdays, "
+    "c.opens_at, c.closes_at, c.horizon_days, c.max_future_per_org, c.cancel_notice_hours "
+    "FROM catalog_resource r JOIN accounts_organisation o ON o.id = r.owner_id "
+    "LEFT JOIN catalog_instrument i ON i.resource_id = r.id "
+    "LEFT JOIN orders_calendar c ON c.resource_id = r.id WHERE r.id = %s"
+)
+INSTRUMENT = "min_booking_minutes max_booking_minutes lead_time_hours needs_approval".split()
+CALENDAR = "weekdays opens_at closes_at horizon_days max_future_per_org cancel_notice_hours".split()
+INSERT = (
+    "INSERT INTO orders_booking (resource_id, organisation_id, created_by_id, status, purpose, "
+    'status_reason, start, "end", created_at, decided_at) '
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id"
+)
+INSERTED = "resource_id organisation_id created_by_id status purpose status_reason".split()
+INSERTED += ["start", "end", "created_at", "decided_at"]  # INSERT's columns; timestamps last
 
 
 def _overlap_params(resource_id: int, start: datetime, end: datetime) -> list[Any]:
@@ -196,22 +226,21 @@ def _overlap_params(resource_id: int, start: datetime, end: datetime) -> list[An
     return [resource_id, *Booking.ACTIVE, ts(end), ts(start - hours.MAX_SPAN), ts(start)]
 
 
-def _overlapping(resource_id: int, start: datetime, end: datetime) -> Booking | None:
-    """The first active booking overlapping [start, end), if any."""
-    with connection.cursor() as cur:
+def _overlapping(resource_id: int, start: datetime, end: datetime) -> Span | None:
+    """Start and end of the first active booking overlapping [start, end), if any."""
+    with sql.cursor() as cur:
         cur.execute(OVERLAP, _overlap_params(resource_id, start, end))
         row = cur.fetchone()
-    return Booking.objects.filter(pk=row[0]).first() if row else None
+    return (common.db_datetime(row[0]), common.db_datetime(row[1])) if row else None
 
 
 def _conflicts(
     resource_id: int, organisation_id: int, start: datetime, end: datetime
-) -> tuple[int, int | None, int | None]:
-    """In one statement: the organisation's upcoming active bookings of the instrument, and
-    the ids of a blackout and of an active booking overlapping [start, end)."""
+) -> tuple[int, int | None, Span | None]:
+    """In one statement: the organisation's upcoming active bookings of the instrument, the
+    id of a blackout and the span of an active booking overlapping [start, end)."""
     ts = connection.ops.adapt_datetimefield_value
     now = timezone.now()
-    sql = f"SELECT ({UPCOMING}), ({BLACKOUT} LIMIT 1), ({OVERLAP})"
     params = [
         resource_id,
         organisation_id,
@@ -223,33 +252,53 @@ def _conflicts(
         ts(start),
         *_overlap_params(resource_id, start, end),
     ]
-    with connection.cursor() as cur:
-        cur.execute(sql, params)
-        upcoming, blackout, clash = cur.fetchone()
+    with sql.cursor() as cur:
+        cur.execute(CONFLICTS, params)
+        upcoming, blackout, clash_start, clash_end = cur.fetchone()
+    clash = (
+        None
+        if clash_start is None
+        else (common.db_datetime(clash_start), common.db_datetime(clash_end))
+    )
     return int(upcoming), blackout, clash
 
 
-# Only what the booking path reads, from one query: this runs on every booking.
-BOOKABLE_FIELDS = (
-    *("kind", "status", "owner_id", "region_id", "owner__status", "region__code"),
-    *(f"instrument__{f}" for f in ("min_booking_minutes", "max_booking_minutes")),
-    *(f"instrument__{f}" for f in ("lead_time_hours", "needs_approval")),
-    *(f"calendar__{f}" for f in ("weekdays", "opens_at", "closes_at", "horizon_days")),
-    *(f"calendar__{f}" for f in ("max_future_per_org", "cancel_notice_hours")),
-)
-
-
-def _bookable(resource_id: int, *, lock: bool) -> Resource:
-    qs = Resource.objects.select_related("owner", "region", "instrument", "calendar")
-    if lock:
+def _bookable(
+    organisation_id: int, resource_id: int, *, lock: bool
+) -> tuple[Organisation, Resource, hours.Rules]:
+    """The client organisation, the instrument (with its owner's status) and its booking
+    rules, from one statement; with `lock`, the instrument's row stays locked until the
+    transaction ends."""
+    query = BOOKABLE
+    if lock and connection.features.has_select_for_no_key_update:
         # NO KEY UPDATE: serialises bookers of this instrument without blocking rows that
         # merely reference it (orders, bookings of other instruments' foreign keys).
-        qs = qs.select_for_update(of=("self",), no_key=True)
-    try:
-        resource = qs.only(*BOOKABLE_FIELDS).get(pk=resource_id)
-    except Resource.DoesNotExist:
-        resource = None
-    return common.check_offered(resource, (Kind.INSTRUMENT,))
+        query += " FOR NO KEY UPDATE OF r"
+    with sql.cursor() as cur:
+        cur.execute(query, [organisation_id, resource_id])
+        row = cur.fetchone()
+    # The organisation's refusals come first, also when there is no such resource.
+    status = row[0] if row else common.organisation_status(organisation_id)
+    org = common.verified_client(organisation_id, status, field="organisation")
+    found = None
+    if row is not None:
+        values = dict(zip(("kind", "status", "owner_id", "region_id"), row[1:5], strict=True))
+        found = common.loaded(Resource, {"id": resource_id, **values})
+        found.owner = common.loaded(Organisation, {"id": found.owner_id, "status": row[5]})
+    resource = common.check_offered(found, (Kind.INSTRUMENT,))
+    assert row is not None  # check_offered raised NotFound otherwise
+    inst = None
+    if row[6] is not None:
+        values = dict(zip(INSTRUMENT, row[7:11], strict=True))
+        inst = common.loaded(Instrument, {"resource_id": resource_id, **values})
+    if row[11] is None:
+        cal = Calendar(resource_id=resource_id)  # the defaults until the provider sets them
+    else:
+        values = dict(zip(CALENDAR, row[12:], strict=True))
+        for name in ("opens_at", "closes_at"):
+            values[name] = common.db_time(values[name])
+        cal = common.loaded(Calendar, {"resource_id": resource_id, **values})
+    return org, resource, hours.rules_from(cal, inst)
 
 
 def _check_rules(rules: hours.Rules, start: datetime, end: datetime) -> None:
@@ -293,7 +342,7 @@ def _check_capacity(
     resource: Resource, rules: hours.Rules, org: Organisation, start: datetime, end: datetime
 ) -> None:
     """Rules that depend on other bookings: checked under the lock."""
-    upcoming, blackout_id, clash_id = _conflicts(resource.pk, org.pk, start, end)
+    upcoming, blackout_id, clash = _conflicts(resource.pk, org.pk, start, end)
     if upcoming >= rules.calendar.max_future_per_org:
         raise DomainError(
             _(
@@ -315,47 +364,44 @@ def _check_capacity(
             field="start",
             status=409,
         )
-    if clash_id is not None:
-        raise _clash(Booking.objects.filter(pk=clash_id).first())
+    if clash is not None:
+        raise _clash(clash)
 
 
-def _clash(booking: Booking | None) -> DomainError:
-    if booking is None:
+def _clash(span: Span | None) -> DomainError:
+    if span is None:
         message = _("The slot overlaps another booking.")
     else:
-        message = _("The slot overlaps a booking %(range)s.") % {
-            "range": hours.fmt_range(booking.start, booking.end)
-        }
+        message = _("The slot overlaps a booking %(range)s.") % {"range": hours.fmt_range(*span)}
     return DomainError(message, field="start", status=409)
 
 
 def _book(
-    actor: User, org: Organisation, resource_id: int, start: datetime, end: datetime, purpose: str
+    actor: User, org_id: int, resource_id: int, start: datetime, end: datetime, purpose: str
 ) -> Booking:
     """The write transaction of `book_instrument`: lock, check, insert, audit."""
     with transaction.atomic():
-        resource = _bookable(resource_id, lock=LOCKING)
+        org, resource, rules = _bookable(org_id, resource_id, lock=LOCKING)
         common.not_own(resource, org)
-        rules = hours.rules_for(resource)
         _check_rules(rules, start, end)
         if LOCKING:
             _check_capacity(resource, rules, org, start, end)
         status = Booking.Status.PENDING if rules.needs_approval else Booking.Status.CONFIRMED
-        booking = Booking.objects.create(
-            resource=resource,
-            organisation=org,
-            created_by=actor,
-            start=start,
-            end=end,
-            status=status,
-            purpose=purpose,
-            decided_at=None if rules.needs_approval else timezone.now(),
-        )
+        now = timezone.now()
+        decided_at = None if rules.needs_approval else now
+        values: list[Any] = [resource.pk, org.pk, actor.pk, status.value, purpose, ""]
+        moments = [start, end, now, decided_at]
+        ts = connection.ops.adapt_datetimefield_value
+        with sql.cursor() as cur:
+            cur.execute(INSERT, [*values, *(ts(m) for m in moments)])
+            (booking_id,) = cur.fetchone()
+        row = {"id": booking_id, **dict(zip(INSERTED, [*values, *moments], strict=True))}
+        booking = common.loaded(Booking, row)
         audit.record(
             actor=actor,
             action="booking.create",
             target=booking,
-            region=resource.region,
+            region=resource.region_id,
             after={
                 "status": status,
                 "resource": resource.pk,
@@ -384,12 +430,12 @@ def book_instrument(
     start, end = hours.aware(start), hours.aware(end)
     if end <= start:
         raise DomainError(_("The end must be after the start."), field="end")
-    org = common.client_organisation(actor, organisation_id, field="organisation")
+    common.require_client_member(actor, organisation_id, field="organisation")
     if not LOCKING:
-        resource = _bookable(resource_id, lock=False)
-        _check_capacity(resource, hours.rules_for(resource), org, start, end)
+        org, resource, rules = _bookable(organisation_id, resource_id, lock=False)
+        _check_capacity(resource, rules, org, start, end)
     try:
-        booking = _book(actor, org, resource_id, start, end, purpose.strip()[:500])
+        booking = _book(actor, organisation_id, resource_id, start, end, purpose.strip()[:500])
     except IntegrityError as exc:
         if "booking_no_overlap" not in str(exc):
             raise
