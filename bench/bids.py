@@ -1,16 +1,20 @@
 """bench/bids: accepted auction bids per second under contention, on SQLite and PostgreSQL.
 
-16 bidder threads bid on 10 open lots for BIDS_SECONDS (default 30) seconds. Each thread
+16 bidder processes bid on 10 open lots for BIDS_SECONDS (default 30) seconds. Each one
 loops: pick a lot at random, read its current price (as a bidder's page does when it
-polls), bid the next valid amount. A bid is a full `place_bid` service call (permission
+polls; the baseline's statement, in both runs, so that the ratio compares the bids), bid
+the next valid amount. A bid is a full `place_bid` service call (permission
 and rule checks, the registration and deposit, the conditional UPDATE of the lot, the bid
-row, the audit entry); a bid another thread overtook answers 409 ("stale"). A thread that
-already holds a lot's high bid picks another lot.
+row, the audit entry) with a fresh user object, as in a web request; a bid another bidder
+overtook answers 409 ("stale"). A bidder that already holds a lot's high bid picks another
+lot. The bidders are processes, one database connection each, like app-server workers:
+Python threads would measure the interpreter lock, not the database.
 
 Baseline, in the same run and database, on 10 other lots: the same read and the same
 conditional update as hand-written SQL through psycopg / sqlite3 (read the lot; BEGIN;
 `UPDATE … WHERE high_bid_fen = :seen AND bid_count = :seen AND status = 'open' AND
-ends_at > now`; the bid row; the audit row; COMMIT), by the same 16 threads for as long.
+ends_at > now`; the bid row; the audit row; COMMIT), by 16 processes for as long, each
+with its own connection opened after the fork.
 
 Afterwards every lot's history must be sound: sequence 1..n without gaps or duplicates,
 amounts strictly increasing by whole increments, the lot's cached high bid = the last bid.
@@ -20,6 +24,16 @@ data folder; PostgreSQL in a fresh database on $DATABASE_URL's server, or on a t
 cluster started by scripts/with-postgres.
 
 Targets (auctions issue): ≥ 200 accepted bids/s on PostgreSQL; service/raw ratio ≥ 0.3.
+
+Measured on 2026-11-29 on the standard 2-core machine, six 30 s runs of `place_bid` as four
+hand-written statements (docs/performance.md):
+
+    PostgreSQL  231–297/s, raw SQL 660–872/s, ratio 0.34–0.38 (the four runs with the
+                machine to themselves; `uptime` 3–12 from the run's own 32 processes);
+                143–159/s, ratio 0.26–0.28 in two runs while other jobs may have shared it
+    SQLite      607–922/s, raw SQL 981–1,690/s, ratio 0.50–0.75
+
+Before, as nine ORM queries: PostgreSQL 38/s (ratio 0.05), SQLite 44/s (0.03), one 10 s run.
 """
 
 from __future__ import annotations
@@ -29,12 +43,7 @@ import itertools
 import json
 import os
 import random
-import shutil
-import socket
-import subprocess
 import sys
-import tempfile
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -42,59 +51,25 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bench.common import ROOT, pct
+from bench.common import engine_database, in_processes, pct, report, run_engines
 
-THREADS = 16
+BIDDERS = 16  # client processes
 LOTS = 10
 SECONDS = float(os.environ.get("BIDS_SECONDS", "30"))
 START = 1_000_000_00  # ¥1,000,000
 INC = 10_000_00  # ¥10,000
 PG_DATABASE = "innocommons_bench_bids"
-RESULT = "RESULT "
 
-
-# --- parent: one process per engine ------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _run_child(engine: str, command: list[str], env: dict[str, str]) -> dict[str, Any] | None:
-    """Run the engine's process, echo its output, return its figures (None if skipped)."""
-    proc = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    figures = None
-    for line in proc.stdout:
-        if line.startswith(RESULT):
-            figures = json.loads(line[len(RESULT) :])
-        else:
-            print(f"  [{engine}] {line}", end="", flush=True)
-    if proc.wait() != 0:
-        raise SystemExit(f"bench/bids on {engine} failed (exit {proc.returncode})")
-    return figures
+Outcome = tuple[Counter[str], list[float]]  # a bidder's outcomes, its accepted bids' ms
 
 
 def main() -> None:
-    child = [sys.executable, "-m", "bench.bids", "--child"]
-    base = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    base.update(DJANGO_SETTINGS_MODULE="innocommons.settings", INNOCOMMONS_DISABLE_AXES="1")
     print(
-        f"{THREADS} bidder threads, {LOTS} lots, {SECONDS:.0f} s per run "
+        f"{BIDDERS} bidder processes, {LOTS} lots, {SECONDS:.0f} s per run "
         "(place_bid, then raw SQL on other lots)",
         flush=True,
     )
-    results = {"SQLite": _run_child("SQLite", [*child, "sqlite"], base)}
-    if os.environ.get("DATABASE_URL", "").startswith("postgres"):
-        pg_env = {**base, "DATABASE_URL": os.environ["DATABASE_URL"]}
-        results["PostgreSQL"] = _run_child("PostgreSQL", [*child, "postgresql"], pg_env)
-    else:
-        script = str(ROOT / "scripts" / "with-postgres")
-        pg_env = {**base, "PG_TEST_PORT": str(_free_port())}
-        results["PostgreSQL"] = _run_child("PostgreSQL", [script, *child, "postgresql"], pg_env)
-
+    results = run_engines("bench.bids")
     print(
         f"\n{'engine':<12}{'service/s':>11}{'stale':>8}{'raw SQL/s':>11}{'stale':>8}"
         f"{'ratio':>7}  history"
@@ -121,28 +96,6 @@ def main() -> None:
 # --- child: one engine ---------------------------------------------------------------------
 
 
-def _fresh_postgres_database(url: str) -> str:
-    """Create (or re-create) the bench database on the server and return its URL."""
-    import psycopg
-
-    server, _slash, _name = url.rpartition("/")
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {PG_DATABASE} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {PG_DATABASE}")
-    return f"{server}/{PG_DATABASE}"
-
-
-def _setup(engine: str, data: str) -> None:
-    os.environ["INNOCOMMONS_DATA_DIR"] = data
-    if engine == "postgresql":
-        os.environ["DATABASE_URL"] = _fresh_postgres_database(os.environ["DATABASE_URL"])
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
-
-
 @dataclass
 class Bidder:
     user: Any  # never used directly: each bid gets a fresh copy, as a web request would
@@ -161,7 +114,7 @@ class World:
 def _build() -> World:
     """An operator, a verified university with 2 × LOTS published achievements, one session
     announced 10 days ago and open now, its lots approved (bidding for the next hours), and
-    THREADS verified enterprises registered with their deposits recorded."""
+    BIDDERS verified enterprises registered with their deposits recorded."""
     from django.utils import timezone
 
     from innocommons.accounts.models import Membership, Organisation, StaffRole, User
@@ -216,7 +169,7 @@ def _build() -> World:
             auctions.approve_lot(actor=op, lot_id=lot.pk)
             lots.append(lot.pk)
     bidders = []
-    for i in range(THREADS):
+    for i in range(BIDDERS):
         org = Organisation.objects.create(
             name_zh=f"基准竞买企业{i}", type="enterprise", region_id="310117", status="verified"
         )
@@ -230,77 +183,72 @@ def _build() -> World:
     return World("320100", lots[:LOTS], lots[LOTS:], bidders)
 
 
-def _in_threads(work: Callable[[int, random.Random], Counter[str]]) -> tuple[Counter[str], float]:
-    """Run work(i, rng) in THREADS threads released together until SECONDS have passed;
-    return the summed outcomes and the wall time."""
-    from django.db import connection
+def _in_processes(
+    bidders: list[Bidder],
+    bid: Callable[[Bidder, random.Random], str],
+    finish: Callable[[], None] = lambda: None,
+) -> tuple[Counter[str], list[float], float]:
+    """Every bidder in its own process calls bid(bidder, rng) until SECONDS have passed
+    (each call answers "accepted", "stale", "skipped" or a refusal). Return the summed
+    outcomes, the accepted calls' latencies in ms, and the wall time."""
 
-    barrier = threading.Barrier(THREADS + 1)
-    stop = threading.Event()
+    def run(i: int) -> Outcome:
+        me, rng = bidders[i], random.Random(i)
+        outcomes: Counter[str] = Counter()
+        latencies: list[float] = []
+        deadline = time.perf_counter() + SECONDS
+        while (started := time.perf_counter()) < deadline:
+            outcome = bid(me, rng)
+            outcomes[outcome] += 1
+            if outcome == "accepted":
+                latencies.append((time.perf_counter() - started) * 1000)
+        return outcomes, latencies
+
+    results, elapsed = in_processes(run, list(range(len(bidders))), finish)
     totals: Counter[str] = Counter()
-    lock = threading.Lock()
-    errors: list[BaseException] = []
-
-    def run(i: int) -> None:
-        rng = random.Random(i)
-        mine: Counter[str] = Counter()
-        barrier.wait()
-        try:
-            while not stop.is_set():
-                mine.update(work(i, rng))
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-            with lock:
-                totals.update(mine)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    barrier.wait()
-    start = time.perf_counter()
-    time.sleep(SECONDS)
-    stop.set()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - start
-    if errors:
-        raise errors[0]
-    return totals, elapsed
-
-
-def _service_run(world: World) -> tuple[Counter[str], float, list[float]]:
-    from innocommons.core.errors import DomainError
-    from innocommons.market.models import AuctionLot
-    from innocommons.market.services import auctions
-
-    latencies: list[float] = []  # ms per accepted place_bid (list.append is thread-safe)
-
-    def work(i: int, rng: random.Random) -> Counter[str]:
-        me = world.bidders[i]
-        lot_id = rng.choice(world.service_lots)
-        high, count, high_bidder = AuctionLot.objects.values_list(
-            "high_bid_fen", "bid_count", "high_bidder_id"
-        ).get(pk=lot_id)
-        if high_bidder == me.org_id:
-            return Counter(skipped=1)
-        amount = high + INC if count else START
-        started = time.perf_counter()
-        try:
-            auctions.place_bid(actor=copy.copy(me.user), lot_id=lot_id, amount_fen=amount)
-        except DomainError as exc:
-            return Counter(stale=1) if exc.status == 409 else Counter({f"refused {exc}": 1})
-        latencies.append((time.perf_counter() - started) * 1000)
-        return Counter(accepted=1)
-
-    totals, elapsed = _in_threads(work)
-    return totals, elapsed, latencies
+    latencies: list[float] = []
+    for outcomes, mine in results:
+        totals.update(outcomes)
+        latencies.extend(mine)
+    return totals, latencies, elapsed
 
 
 READ_SQL = (
     "SELECT high_bid_fen, bid_count, high_bidder_id, ends_at FROM market_auctionlot WHERE id = %s"
 )
+
+
+def _service_run(world: World) -> tuple[Counter[str], list[float], float, int]:
+    """Time the concurrent service calls; also return the queries of one accepted bid."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from innocommons.core.errors import DomainError
+    from innocommons.market.services import auctions
+
+    def bid(me: Bidder, rng: random.Random) -> str:
+        lot_id = rng.choice(world.service_lots)
+        with connection.cursor() as cur:  # the poll: the baseline's statement, not timed apart
+            cur.execute(READ_SQL, [lot_id])
+            high, count, high_bidder, _ends = cur.fetchone()
+        if high_bidder == me.org_id:
+            return "skipped"
+        amount = high + INC if count else START
+        try:
+            auctions.place_bid(actor=copy.copy(me.user), lot_id=lot_id, amount_fen=amount)
+        except DomainError as exc:
+            return "stale" if exc.status == 409 else f"refused: {exc}"
+        return "accepted"
+
+    with CaptureQueriesContext(connection) as queries:  # alone, to count its queries
+        first = bid(world.bidders[0], random.Random(0))
+    assert first == "accepted", first
+    control = ("BEGIN", "COMMIT")  # the transaction's own statements are not counted
+    counted = [q for q in queries.captured_queries if not (q["sql"] or "").startswith(control)]
+    totals, latencies, elapsed = _in_processes(world.bidders, bid)
+    return totals, latencies, elapsed, len(counted) - 1  # less the poll
+
+
 BID_SQL = [
     "UPDATE market_auctionlot SET high_bid_fen = %s, bid_count = bid_count + 1, "
     "high_bidder_id = %s, ends_at = %s WHERE id = %s AND status = 'open' AND high_bid_fen = %s "
@@ -312,45 +260,41 @@ BID_SQL = [
 ]
 
 
-def _raw_run(world: World, engine: str) -> tuple[Counter[str], float]:
-    """The same read and row changes as a bid, hand-written, one transaction each."""
+def _raw_run(world: World, engine: str) -> tuple[Counter[str], list[float], float]:
+    """The same read and row changes as a bid, hand-written, one transaction each, on a
+    connection each process opens after the fork."""
     from django.conf import settings
 
-    local = threading.local()
     sqlite = engine == "sqlite"
     read_sql = READ_SQL.replace("%s", "?") if sqlite else READ_SQL
     bid_sql = [s.replace("%s", "?") for s in BID_SQL] if sqlite else BID_SQL
-    connections: list[Any] = []
+    mine: list[Any] = []  # this process's connection, opened on its first bid
 
     def connect() -> Any:
         if sqlite:
             import sqlite3
 
-            conn = sqlite3.connect(
-                settings.DATABASES["default"]["NAME"], isolation_level=None, check_same_thread=False
-            )
+            conn = sqlite3.connect(settings.DATABASES["default"]["NAME"], isolation_level=None)
             conn.execute("PRAGMA busy_timeout = 20000")
         else:
             import psycopg
 
             conn = psycopg.connect(os.environ["DATABASE_URL"], autocommit=True)
-        connections.append(conn)  # list.append is atomic: safe from several threads
+        mine.append(conn)
         return conn
 
     def stamp(moment: datetime) -> Any:
         return str(moment.replace(tzinfo=None)) if sqlite else moment
 
-    def work(i: int, rng: random.Random) -> Counter[str]:
-        if not hasattr(local, "conn"):
-            local.conn = connect()
-        conn, me = local.conn, world.bidders[i]
+    def bid(me: Bidder, rng: random.Random) -> str:
+        conn = mine[0] if mine else connect()
         lot_id = rng.choice(world.raw_lots)
         cur = conn.cursor()
         cur.execute(read_sql, (lot_id,))
         # The bench's lots end hours later: the end is written back as read (no soft close).
         high, count, high_bidder, ends = cur.fetchone()
         if high_bidder == me.org_id:
-            return Counter(skipped=1)
+            return "skipped"
         amount = high + INC if count else START
         now = datetime.now(UTC)
         cur.execute("BEGIN IMMEDIATE" if sqlite else "BEGIN")
@@ -360,20 +304,20 @@ def _raw_run(world: World, engine: str) -> tuple[Counter[str], float]:
         )
         if cur.rowcount != 1:
             cur.execute("ROLLBACK")
-            return Counter(stale=1)
+            return "stale"
         cur.execute(
             bid_sql[1], (lot_id, count + 1, amount, me.org_id, me.number, me.user.pk, stamp(now))
         )
         after = json.dumps({"seq": count + 1, "amount_fen": amount, "bidder": me.org_id})
         cur.execute(bid_sql[2], (stamp(now), me.user.pk, str(lot_id), world.seller_region, after))
         cur.execute("COMMIT")
-        return Counter(accepted=1)
+        return "accepted"
 
-    try:
-        return _in_threads(work)
-    finally:
-        for conn in connections:
+    def finish() -> None:
+        for conn in mine:
             conn.close()
+
+    return _in_processes(world.bidders, bid, finish)
 
 
 def _check(lot_ids: list[int]) -> list[str]:
@@ -394,41 +338,36 @@ def _check(lot_ids: list[int]) -> list[str]:
     return problems
 
 
+def _rate(outcomes: Counter[str], seconds: float) -> float:
+    return outcomes["accepted"] / seconds
+
+
 def child(engine: str) -> None:
-    data = tempfile.mkdtemp(prefix="bench-bids-")
-    try:
-        started = time.perf_counter()
-        _setup(engine, data)
-        print(f"migrated a fresh database in {time.perf_counter() - started:.1f} s", flush=True)
+    with engine_database(engine, PG_DATABASE):
         world = _build()
-        service, service_s, latencies = _service_run(world)
-        raw, raw_s = _raw_run(world, engine)
+        service, latencies, service_s, queries = _service_run(world)
+        raw, raw_latencies, raw_s = _raw_run(world, engine)
         problems = _check(world.service_lots + world.raw_lots)
         refused = {k: v for k, v in service.items() if k.startswith("refused")}
         figures = {
-            "service": {"rate": service["accepted"] / service_s, "stale": service["stale"]},
-            "raw": {"rate": raw["accepted"] / raw_s, "stale": raw["stale"]},
+            "service": {"rate": _rate(service, service_s), "stale": service["stale"]},
+            "raw": {"rate": _rate(raw, raw_s), "stale": raw["stale"]},
             "problems": len(problems) + sum(refused.values()),
         }
         print(
-            f"place_bid: {service['accepted']:,} accepted in {service_s:.1f} s = "
-            f"{figures['service']['rate']:,.0f}/s, {service['stale']:,} stale (409), "
-            f"{service['skipped']:,} skipped (already highest), accepted bid p50 "
-            f"{pct(latencies, 50):.0f} ms p95 {pct(latencies, 95):.0f} ms · "
-            f"raw SQL: {raw['accepted']:,} "
-            f"accepted = {figures['raw']['rate']:,.0f}/s, {raw['stale']:,} stale · "
-            f"history: {len(problems)} problem(s)",
+            f"place_bid ({queries} queries + BEGIN/COMMIT each): {service['accepted']:,} "
+            f"accepted in {service_s:.1f} s = {figures['service']['rate']:,.0f}/s, "
+            f"{service['stale']:,} stale (409), {service['skipped']:,} skipped (already "
+            f"highest), accepted bid p50 {pct(latencies, 50):.1f} ms p95 "
+            f"{pct(latencies, 95):.1f} ms · raw SQL: {raw['accepted']:,} accepted in "
+            f"{raw_s:.1f} s = {figures['raw']['rate']:,.0f}/s, {raw['stale']:,} stale, p50 "
+            f"{pct(raw_latencies, 50):.1f} ms p95 {pct(raw_latencies, 95):.1f} ms · history: "
+            f"{len(problems)} problem(s)",
             flush=True,
         )
         for problem in [*problems, *refused][:10]:
             print(f"  {problem}")
-        print(RESULT + json.dumps(figures), flush=True)
-    finally:
-        if engine == "postgresql":
-            from django.db import connections
-
-            connections.close_all()
-        shutil.rmtree(data, ignore_errors=True)
+        report(figures)
 
 
 if __name__ == "__main__":

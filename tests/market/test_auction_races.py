@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import random
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
@@ -26,6 +27,7 @@ from innocommons.market import tasks
 from innocommons.market.models import AuctionLot, Bid, TechContract
 from innocommons.market.selectors import auctions as selectors
 from innocommons.market.services import auctions as auction_service
+from innocommons.market.services import bidding
 from innocommons.vouchers.demo import at
 from tests.market.test_auctions import INC, START, Auction, auction, bidder
 
@@ -104,6 +106,19 @@ def bid_at_once(a: Auction, users: list[User], amounts: list[int]) -> list[tuple
     return race(work)
 
 
+def slow_decisions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hold every bid for a moment between reading the lot and writing, as a loaded server
+    would: the bid path takes well under a millisecond, too short for threads to meet in it
+    reliably."""
+    write = bidding._write_bid
+
+    def slow_write(*args: Any) -> Bid | None:
+        time.sleep(0.02)
+        return write(*args)
+
+    monkeypatch.setattr(bidding, "_write_bid", slow_write)
+
+
 def test_without_the_conditional_update_bids_collide(
     crowd: tuple[Auction, list[User]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -111,15 +126,20 @@ def test_without_the_conditional_update_bids_collide(
     its transaction, so bids decided on the same high bid claim the same sequence number
     (and lower bids overwrite higher ones); only the unique constraints stop them."""
     a, users = crowd
-    monkeypatch.setattr(auction_service, "CONDITIONAL", False)
+    monkeypatch.setattr(bidding, "CONDITIONAL", False)
+    slow_decisions(monkeypatch)
     amounts = [START + i * INC for i in range(BIDDERS)]
     random.Random(3).shuffle(amounts)
     outcomes = tally(bid_at_once(a, users, amounts))
     assert outcomes["constraint"] > 0, f"no bid passed on a stale state: {outcomes}"
 
 
-def test_same_amount_exactly_one_wins(crowd: tuple[Auction, list[User]]) -> None:
+def test_same_amount_exactly_one_wins(
+    crowd: tuple[Auction, list[User]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the conditional update, and the same window as above: one bid, 19 refusals."""
     a, users = crowd
+    slow_decisions(monkeypatch)
     results = bid_at_once(a, users, [START + INC] * BIDDERS)
     outcomes = tally(results)
     assert outcomes == Counter({"ok": 1, "409": BIDDERS - 1}), outcomes

@@ -1,5 +1,6 @@
-"""Technology auctions: sessions, lots, bidders' registrations and deposits, bids, the
-hammer, signing the sale confirmation, defaults and re-offers.
+"""Technology auctions: sessions, lots, bidders' registrations and deposits, the hammer,
+signing the sale confirmation, defaults and re-offers. Bidding, the hot path, is in
+`bidding` (re-exported here: `place_bid`, `staff_problem`, `outbid_message`).
 
 Rules (DESIGN §6, Auction Law):
 - the platform operator announces a session at least `ANNOUNCE_DAYS` before it opens, with
@@ -19,11 +20,9 @@ Rules (DESIGN §6, Auction Law):
   deposit is forfeited and the lot may be re-offered in a later session; when a session
   is over, the deposits of those who won nothing are marked for refund.
 
-Concurrency: a bid is written by one conditional UPDATE of the lot (`high_bid_fen`,
-`bid_count` as read, status open, inside the bidding window); if another bid got there
-first the lot is read again and the bid re-decided (still above the new price: retried;
-not: 409 with the current price). Closing is a conditional UPDATE on the status, so the
-scheduled job and a lazy close on read cannot both close a lot.
+Concurrency: a bid is written by one conditional UPDATE of the lot (see `bidding`).
+Closing is a conditional UPDATE on the status and the bids seen, so the scheduled job, a
+lazy close on read and a bid finding the lot past its end cannot both close a lot.
 """
 
 from __future__ import annotations
@@ -34,9 +33,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from innocommons.accounts import permissions as perms
@@ -55,42 +52,29 @@ from innocommons.market.models import (
     AuctionLot,
     AuctionRegistration,
     AuctionSession,
-    Bid,
     ContractField,
     ContractType,
     TechContract,
 )
+from innocommons.market.services.bidding import MAX_FEN, RETRIES, is_amount, local_minute
+from innocommons.market.services.bidding import outbid_message as outbid_message
+from innocommons.market.services.bidding import place_bid as place_bid
+from innocommons.market.services.bidding import staff_problem as staff_problem
 from innocommons.market.services.contracts import create_draft
 
 log = logging.getLogger(__name__)
 
-# Tests switch this off to show that the race it prevents really happens (CONVENTIONS
-# habit 8): without it a bid is written on the state read before the transaction. Never
-# change it anywhere else.
-CONDITIONAL = True
-
-MAX_FEN = 10**13  # 1000 亿 yuan: anything above is a typo
 MAX_TEXT = 3000
 MIN_BIDDING = timedelta(minutes=10)
 MAX_EXTENSION = timedelta(hours=24)  # the hard end at most this long after the scheduled end
 MAX_SOFT_CLOSE = 60  # minutes
-# A bid decided on a state another bid changed is re-decided on the new state this often.
-RETRIES = 8
 
 Status = AuctionLot.Status
 Deposit = AuctionRegistration.Deposit
 
 
-def _is_amount(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _aware(value: datetime) -> datetime:
     return timezone.make_aware(value) if timezone.is_naive(value) else value
-
-
-def _when(value: datetime) -> str:
-    return date_format(timezone.localtime(value), "Y-m-d H:i")
 
 
 def _members(org_ids: list[int]) -> list[User]:
@@ -100,14 +84,6 @@ def _members(org_ids: list[int]) -> list[User]:
 def bidder_label(number: int) -> str:
     """How the public sees a bidder: by its number in the session, never its name."""
     return _("Bidder %(n)s") % {"n": number}
-
-
-def staff_problem(user: Any) -> str | None:
-    if perms.is_operator(user):
-        return _("The auctioneer's staff (platform operators) cannot bid.")
-    if perms.is_auditor(user):
-        return _("Auditors have read-only access and cannot bid.")
-    return None
 
 
 def _require_operator(actor: Any) -> None:
@@ -165,7 +141,7 @@ def validate_session(data: SessionInput, now: datetime) -> SessionInput:
         bad("announcement", _("Write the announcement (at most 10,000 characters)."))
     if len(data.viewing_place or "") > 300:
         bad("viewing_place", _("At most 300 characters."))
-    if not _is_amount(data.sign_days) or not 1 <= data.sign_days <= 90:
+    if not is_amount(data.sign_days) or not 1 <= data.sign_days <= 90:
         bad("sign_days", _("The winner signs within 1 to 90 days."))
     starts = _aware(data.starts_at)
     v_from, v_until = _aware(data.viewing_starts_at), _aware(data.viewing_ends_at)
@@ -177,7 +153,7 @@ def validate_session(data: SessionInput, now: datetime) -> SessionInput:
                 "Announce an auction at least %(days)s days before it opens: "
                 "open on %(earliest)s or later."
             )
-            % {"days": ANNOUNCE_DAYS, "earliest": _when(earliest)},
+            % {"days": ANNOUNCE_DAYS, "earliest": local_minute(earliest)},
         )
     if v_from < now:
         bad("viewing_starts_at", _("The viewing cannot start in the past."))
@@ -258,7 +234,7 @@ class LotInput:
 
 
 def _money_problem(value: Any, *, allow_zero: bool) -> bool:
-    return not _is_amount(value) or value < (0 if allow_zero else 1) or value > MAX_FEN
+    return not is_amount(value) or value < (0 if allow_zero else 1) or value > MAX_FEN
 
 
 def contract_field_for(resource: Resource) -> str:
@@ -281,10 +257,7 @@ def validate_lot(data: LotInput, session: AuctionSession, resource: Resource) ->
         bad("reserve_fen", _("The reserve is an amount of zero or more, or empty for none."))
     if _money_problem(data.deposit_fen, allow_zero=True):
         bad("deposit_fen", _("The deposit is an amount of zero or more."))
-    if (
-        not _is_amount(data.soft_close_minutes)
-        or not 1 <= data.soft_close_minutes <= MAX_SOFT_CLOSE
-    ):
+    if not is_amount(data.soft_close_minutes) or not 1 <= data.soft_close_minutes <= MAX_SOFT_CLOSE:
         bad(
             "soft_close_minutes",
             _("The soft-close window is 1 to %(max)s minutes.") % {"max": MAX_SOFT_CLOSE},
@@ -303,7 +276,7 @@ def validate_lot(data: LotInput, session: AuctionSession, resource: Resource) ->
         bad(
             "starts_at",
             _("Bidding opens when the session opens (%(when)s) or later.")
-            % {"when": _when(session.starts_at)},
+            % {"when": local_minute(session.starts_at)},
         )
     if end - starts < MIN_BIDDING:
         bad("scheduled_end_at", _("Bidding lasts at least 10 minutes."))
@@ -592,7 +565,7 @@ def _registration(registration_id: int) -> AuctionRegistration:
         AuctionRegistration.objects.select_related("organisation__region", "session")
         .filter(pk=registration_id)
         .first()
-        if _is_amount(registration_id)
+        if is_amount(registration_id)
         else None
     )
     if found is None:
@@ -704,203 +677,6 @@ def _settle_deposits(session_id: int, now: datetime) -> None:
             )
 
 
-# --- bidding ----------------------------------------------------------------------------
-
-
-def _lot_for_bid(lot_id: int) -> AuctionLot:
-    """The lot as a bid needs it: with its seller and the seller's region (for the audit
-    entry), nothing else — this read is on every bid's path."""
-    try:
-        return AuctionLot.objects.select_related("seller__region").get(pk=lot_id)
-    except (AuctionLot.DoesNotExist, ValueError, TypeError):
-        raise NotFound(_("No such lot.")) from None
-
-
-def _bidder_registration(
-    actor: Any, lot: AuctionLot, organisation_id: int | None
-) -> AuctionRegistration:
-    """The registration the actor bids under: of the organisation named, or its only one;
-    annotated with whether that organisation is declared related to the lot's seller."""
-    mine = list(perms.memberships(actor))
-    if organisation_id is not None:
-        if organisation_id not in mine:
-            raise PermissionDenied(
-                _("Bid for an organisation you are a member of."), field="organisation"
-            )
-        mine = [organisation_id]
-    related = Organisation.related.through.objects.filter(
-        from_organisation_id=OuterRef("organisation_id"), to_organisation_id=lot.seller_id
-    )
-    found = list(
-        AuctionRegistration.objects.filter(session_id=lot.session_id, organisation_id__in=mine)
-        .select_related("organisation")
-        .annotate(seller_related=Exists(related))
-    )
-    if not found:
-        raise PermissionDenied(
-            _("Register for this auction session and lodge the deposit before bidding."),
-            field="organisation",
-        )
-    if len(found) > 1:
-        raise DomainError(
-            _("Several of your organisations are registered: choose which one bids."),
-            field="organisation",
-        )
-    return found[0]
-
-
-def outbid_message(lot: AuctionLot) -> str:
-    return _(
-        "Another bid came first: the current price is %(price)s; the next valid bid is %(next)s."
-    ) % {"price": format_yuan(lot.current_price_fen), "next": format_yuan(lot.next_bid_fen)}
-
-
-def _raise_bid_problem(lot: AuctionLot, amount: int, bidder_id: int | None, now: datetime) -> None:
-    """Refuse the bid if it is invalid on this state of the lot (a lot found past its end
-    is closed on the way)."""
-    error = _bid_problem(lot, amount, bidder_id, now)
-    if error is not None:
-        if lot.status == Status.OPEN and now >= lot.ends_at:
-            close_lot(lot_id=lot.pk, via="bid")
-        raise error
-
-
-def _bid_problem(
-    lot: AuctionLot, amount: int, bidder_id: int | None, now: datetime
-) -> DomainError | None:
-    """What makes the bid invalid on this state of the lot, if anything (with the bidder
-    known, also a raise over its own high bid)."""
-    if lot.status != Status.OPEN:
-        if lot.is_closed:
-            return DomainError(_("Bidding on this lot has closed."), status=409)
-        return DomainError(_("This lot is not open for bidding."), status=409)
-    if now < lot.starts_at:
-        return DomainError(
-            _("Bidding on this lot opens at %(when)s.") % {"when": _when(lot.starts_at)},
-            status=409,
-        )
-    if now >= lot.ends_at:
-        return DomainError(_("Bidding on this lot has closed."), status=409)
-    if amount < lot.starting_price_fen or (amount - lot.starting_price_fen) % lot.increment_fen:
-        return DomainError(
-            _(
-                "A bid is the current price plus a whole number of increments of %(inc)s; "
-                "the next valid bid is %(next)s."
-            )
-            % {"inc": format_yuan(lot.increment_fen), "next": format_yuan(lot.next_bid_fen)},
-            field="amount_fen",
-        )
-    if bidder_id is not None and lot.bid_count and lot.high_bidder_id == bidder_id:
-        return DomainError(
-            _("You already hold the highest bid (%(price)s).")
-            % {"price": format_yuan(lot.high_bid_fen)},
-            field="amount_fen",
-            status=409,
-        )
-    if lot.bid_count and amount <= lot.high_bid_fen:
-        return DomainError(outbid_message(lot), field="amount_fen", status=409)
-    return None
-
-
-def _write_bid(
-    actor: Any, lot: AuctionLot, registration: AuctionRegistration, amount: int, now: datetime
-) -> Bid | None:
-    """Write the bid if the lot is still in the state it was decided on; None if not."""
-    with transaction.atomic(durable=True):
-        rows = AuctionLot.objects.filter(pk=lot.pk)
-        if CONDITIONAL:
-            rows = rows.filter(
-                status=Status.OPEN,
-                high_bid_fen=lot.high_bid_fen,
-                bid_count=lot.bid_count,
-                starts_at__lte=now,
-                ends_at__gt=now,
-            )
-        ends_at = lot.ends_at
-        window = timedelta(minutes=lot.soft_close_minutes)
-        if ends_at - now < window:  # soft close: a late bid extends, up to the hard end
-            ends_at = max(lot.ends_at, min(now + window, lot.hard_end_at))
-        updated = rows.update(
-            high_bid_fen=amount,
-            bid_count=F("bid_count") + 1,
-            high_bidder_id=registration.organisation_id,
-            ends_at=ends_at,
-        )
-        if updated != 1:
-            return None  # the lot changed since it was read: the caller re-reads it
-        seq = lot.bid_count + 1
-        bid = Bid.objects.create(
-            lot=lot,
-            seq=seq,
-            amount_fen=amount,
-            bidder_id=registration.organisation_id,
-            bidder_no=registration.number,
-            placed_by=actor,
-            placed_at=now,
-        )
-        audit.record(
-            actor=actor,
-            action="market.auction.bid",
-            target=lot,
-            after={
-                "seq": seq,
-                "amount_fen": amount,
-                "bidder": registration.organisation_id,
-                "bidder_no": registration.number,
-                "ends_at": ends_at.isoformat(),
-            },
-            region=lot.seller.region,
-        )
-    lot.high_bid_fen, lot.bid_count, lot.ends_at = amount, seq, ends_at
-    lot.high_bidder_id = registration.organisation_id
-    return bid
-
-
-def place_bid(
-    *, actor: Any, lot_id: int, amount_fen: int, organisation_id: int | None = None
-) -> Bid:
-    """A registered bidder with its deposit recorded bids on an open lot. Irrevocable.
-
-    Of bids decided on the same state of the lot one is written; the others are decided
-    again on the new state: still a valid raise, they are retried; otherwise they are
-    refused with 409 and the current price.
-    """
-    if not _is_amount(amount_fen) or amount_fen <= 0 or amount_fen > MAX_FEN:
-        raise DomainError(_("Give the amount of the bid in fen."), field="amount_fen")
-    # The lot's state is public, so it is checked first: most refused bids are overtaken
-    # ones, answered after this one read.
-    lot = _lot_for_bid(lot_id)
-    _raise_bid_problem(lot, amount_fen, None, timezone.now())
-    problem = staff_problem(actor)
-    if problem:
-        raise PermissionDenied(problem)
-    if perms.is_member(actor, lot.seller_id):
-        raise PermissionDenied(_("The seller cannot bid on its own lot."))
-    registration = _bidder_registration(actor, lot, organisation_id)
-    bidder = registration.organisation
-    if not bidder.is_verified:
-        raise PermissionDenied(_("Only verified organisations may bid at auction."))
-    if registration.seller_related:  # type: ignore[attr-defined]
-        raise PermissionDenied(_("An organisation related to the seller cannot bid on its lot."))
-    if registration.deposit_status != Deposit.HELD:
-        raise PermissionDenied(
-            _("Your deposit has not been recorded yet; bids are accepted once it is.")
-        )
-    if registration.deposit_fen < lot.deposit_fen:
-        raise PermissionDenied(
-            _("This lot needs a deposit of %(need)s; yours is %(have)s.")
-            % {"need": format_yuan(lot.deposit_fen), "have": format_yuan(registration.deposit_fen)}
-        )
-    for _attempt in range(RETRIES):
-        now = timezone.now()
-        _raise_bid_problem(lot, amount_fen, bidder.pk, now)
-        bid = _write_bid(actor, lot, registration, amount_fen, now)
-        if bid is not None:
-            return bid
-        lot = _lot_for_bid(lot.pk)  # another bid came first: decide again on the new state
-    raise DomainError(_("The lot is very busy; please bid again."), status=409)
-
-
 # --- the hammer ---------------------------------------------------------------------------
 
 
@@ -982,7 +758,7 @@ def _notify_close(lot: AuctionLot, sold: bool, sign_by: datetime | None) -> None
             title=_("You won lot %(no)s at %(price)s")
             % {"no": no, "price": format_yuan(lot.high_bid_fen)},
             body=_("Sign the sale confirmation by %(when)s, or the deposit is forfeited.")
-            % {"when": _when(sign_by)},
+            % {"when": local_minute(sign_by)},
             link=f"{link}confirmation/",
         )
     notify.notify(
