@@ -31,7 +31,9 @@ from innocommons.market.models import (
     TechContract,
 )
 from innocommons.market.selectors import auctions as selectors
+from innocommons.market.selectors import contracts as contract_selectors
 from innocommons.market.services import auctions as services
+from innocommons.market.services import contracts as contract_services
 from innocommons.vouchers.demo import at
 from tests import factories as f
 
@@ -791,8 +793,18 @@ def test_default_forfeits_the_deposit_and_the_lot_can_be_reoffered(world) -> Non
     assert lot.winner_id == o1.pk
     r1.refresh_from_db()
     assert r1.deposit_status == "forfeited"
-    assert not TechContract.objects.filter(pk=contract_id).exists()  # the draft is void
-    assert lot.contract_id is None
+    # The draft is void, and kept with the lot as the record of the failed sale: no one can
+    # submit it, and the registrars never see it.
+    void = TechContract.objects.get(pk=contract_id)
+    assert void.status == TechContract.Status.VOID and void.decision_reason
+    assert lot.contract_id == contract_id
+    with pytest.raises(DomainError):
+        contract_services.submit_contract(actor=a.seller, contract_id=contract_id)
+    assert (
+        not contract_selectors.registrar_queue(world.admin_js, status="")
+        .filter(pk=contract_id)
+        .exists()
+    )
     assert "market.auction.lot.default" in actions(lot)
     assert "market.auction.deposit.forfeited" in actions(r1)
 
@@ -941,4 +953,6 @@ def test_demo_auctions_load_once_through_the_services() -> None:
     for lot in AuctionLot.objects.all():
         bids = list(lot.bids.order_by("seq").values_list("amount_fen", flat=True))
         assert bids == sorted(set(bids)) and len(bids) == lot.bid_count
-    assert TechContract.objects.filter(source="auction").count() == 2  # the defaulted one is void
+    from_auctions = TechContract.objects.filter(source="auction")
+    assert from_auctions.count() == 3
+    assert from_auctions.filter(status=TechContract.Status.VOID).count() == 1  # the defaulted

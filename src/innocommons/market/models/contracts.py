@@ -89,7 +89,8 @@ class TechContract(models.Model):
     """A technology contract and its registration by the seller's region.
 
     draft → submitted → registered (with a registration number and the confirmed
-    technology-transaction amount) or refused (with reasons) → submitted again on appeal.
+    technology-transaction amount) or refused (with reasons) → submitted again on appeal;
+    a draft whose auction sale defaulted becomes void.
     Parties are organisations where known; their names and regions are copied at
     submission so the statistics stay right if an organisation moves, and so historical
     imports can name parties that have no profile here.
@@ -100,6 +101,9 @@ class TechContract(models.Model):
         SUBMITTED = "submitted", _("Awaiting registration")
         REGISTERED = "registered", _("Registered")
         REFUSED = "refused", _("Refused")
+        # A draft that will never be submitted: its auction sale defaulted (kept, as every
+        # record of a sale is, with the reason in `decision_reason`).
+        VOID = "void", _("Void")
 
     class Source(models.TextChoices):
         MANUAL = "manual", _("Entered by the seller")

@@ -38,6 +38,10 @@ def _base() -> QuerySet[TechContract]:
     return TechContract.objects.select_related("seller", "buyer", "seller_region", "buyer_region")
 
 
+# Drafts (and void drafts) are the parties' own business until submitted.
+UNSUBMITTED = (TechContract.Status.DRAFT, TechContract.Status.VOID)
+
+
 def parties_filter(user: Any) -> Q:
     orgs = list(perms.memberships(user))
     return Q(seller_id__in=orgs) | Q(buyer_id__in=orgs)
@@ -47,14 +51,13 @@ def visible_contracts(user: Any) -> QuerySet[TechContract]:
     if not getattr(user, "is_authenticated", False):
         return TechContract.objects.none()
     cond = parties_filter(user)
+    submitted = ~Q(status__in=UNSUBMITTED)
     if perms.is_operator(user) or perms.is_auditor(user):
-        cond |= ~Q(status=TechContract.Status.DRAFT)
+        cond |= submitted
     else:
         regions = perms.admin_regions(user)
         if regions:
-            cond |= Q(seller_region_id__in=regions_below(regions)) & ~Q(
-                status=TechContract.Status.DRAFT
-            )
+            cond |= Q(seller_region_id__in=regions_below(regions)) & submitted
     return _base().filter(cond)
 
 
@@ -99,10 +102,10 @@ def registrar_queue(
     if not regions:
         return TechContract.objects.none()
     qs = _base().filter(seller_region_id__in=regions_below(regions))
-    if status in TechContract.Status.values and status != TechContract.Status.DRAFT:
+    if status in TechContract.Status.values and status not in UNSUBMITTED:
         qs = qs.filter(status=status)
     else:
-        qs = qs.exclude(status=TechContract.Status.DRAFT)
+        qs = qs.exclude(status__in=UNSUBMITTED)
     if overdue:
         qs = qs.filter(status=TechContract.Status.SUBMITTED, due_on__lt=timezone.localdate())
     return qs.order_by("due_on", "submitted_at", "id")

@@ -819,7 +819,7 @@ def sign_confirmation(*, actor: Any, lot_id: int) -> AuctionLot:
 
 def mark_defaults() -> int:
     """Winners who did not sign in time default (the periodic job): the lot is marked
-    defaulted, the winner's deposit forfeited, the draft contract withdrawn; the seller
+    defaulted, the winner's deposit forfeited, the draft contract void; the seller
     may re-offer the lot. Returns how many lots defaulted."""
     now = timezone.now()
     due = AuctionLot.objects.filter(
@@ -837,13 +837,16 @@ def mark_defaults() -> int:
             if updated != 1:
                 continue
             done += 1
-            # The draft made at the hammer is void; one already submitted stays with the
-            # registrar, who refuses it.
+            # The draft made at the hammer becomes void (kept: it records the failed sale);
+            # one already submitted stays with the registrar, who refuses it.
             voided = bool(
                 lot.contract_id
                 and TechContract.objects.filter(
                     pk=lot.contract_id, status=TechContract.Status.DRAFT
-                ).delete()[0]
+                ).update(
+                    status=TechContract.Status.VOID,
+                    decision_reason=_("The buyer did not sign the sale confirmation in time."),
+                )
             )
             forfeited = list(
                 AuctionRegistration.objects.select_related("organisation__region").filter(
