@@ -12,6 +12,10 @@ Django's own queries keep its defaults (client-side binding, nothing prepared), 
 some ORM queries need. A connection pooler in front of PostgreSQL must support prepared
 statements (PgBouncer ≥ 1.21 with `max_prepared_statements`), or `PREPARE` be turned off.
 
+Django's query log (`connection.queries`, `CaptureQueriesContext`) records these statements
+with `sql = None` on PostgreSQL: it can print only client-bound queries. Count them; read
+their text in the code.
+
 On SQLite `cursor()` is Django's cursor: the sqlite3 module caches compiled statements
 by itself.
 """
